@@ -1,0 +1,119 @@
+"""``memory:`` backend: the Storage semantics in a dict, for unit tests of the engine.
+
+Same behaviour as the SQLite backend (ordering, paging, transactions with nested rollback,
+copies in and out), but nothing survives ``close``. Locate filters every record in Python:
+that is fine for tests, and is exactly what the SQLite backend must never do. If a
+KeyProtector is given, material is held wrapped (AAD = uid) as on disk, so engine tests
+exercise the same wrap/unwrap path.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from profiles.keyprotect import KeyProtector
+from profiles.store.base import (
+    DuplicateObject,
+    LocateQuery,
+    ObjectRecord,
+    StoreError,
+    UnknownObject,
+    copy_record,
+    matches,
+)
+
+
+class MemoryStorage:
+    """Thread-safe in-memory Storage. A transaction holds the store's lock until it ends."""
+
+    def __init__(self, protector: KeyProtector | None = None) -> None:
+        self._protector = protector
+        # uid -> (insertion sequence, record with wrapped material)
+        self._objects: dict[str, tuple[int, ObjectRecord]] = {}
+        self._seq = 0
+        self._lock = threading.RLock()
+        self._snapshots: list[tuple[dict[str, tuple[int, ObjectRecord]], int]] = []
+        self._closed = False
+
+    # -- Storage -------------------------------------------------------------------------
+
+    def insert(self, rec: ObjectRecord) -> None:
+        with self._lock:
+            self._check_open()
+            if rec.uid in self._objects:
+                raise DuplicateObject(f"object {rec.uid!r} already exists")
+            self._seq += 1
+            self._objects[rec.uid] = (self._seq, self._stored(rec))
+
+    def load(self, uid: str) -> ObjectRecord | None:
+        with self._lock:
+            self._check_open()
+            entry = self._objects.get(uid)
+        if entry is None:
+            return None
+        rec = copy_record(entry[1])
+        if rec.material is not None and self._protector is not None:
+            rec.material = self._protector.unwrap(rec.material, rec.uid.encode())
+        return rec
+
+    def update(self, rec: ObjectRecord) -> None:
+        with self._lock:
+            self._check_open()
+            entry = self._objects.get(rec.uid)
+            if entry is None:
+                raise UnknownObject(f"object {rec.uid!r} does not exist")
+            self._objects[rec.uid] = (entry[0], self._stored(rec))
+
+    def locate(self, q: LocateQuery) -> list[str]:
+        with self._lock:
+            self._check_open()
+            hits = [(r.created, seq, uid) for uid, (seq, r) in self._objects.items() if matches(r, q)]
+        hits.sort(reverse=q.newest_first)
+        uids = [uid for _, _, uid in hits]
+        end = None if q.limit is None else q.offset + q.limit
+        return uids[q.offset : end]
+
+    def count(self) -> int:
+        with self._lock:
+            self._check_open()
+            return len(self._objects)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            self._check_open()
+            # Records are replaced, never mutated in place, so a shallow copy is a snapshot.
+            self._snapshots.append((dict(self._objects), self._seq))
+            try:
+                yield
+            except BaseException:
+                self._objects, self._seq = self._snapshots.pop()
+                raise
+            else:
+                self._snapshots.pop()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._objects.clear()
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _stored(self, rec: ObjectRecord) -> ObjectRecord:
+        stored = copy_record(rec)
+        if stored.material is not None and self._protector is not None:
+            stored.material = self._protector.wrap(stored.material, stored.uid.encode())
+        return stored
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("store is closed")
+
+
+def open_memory(url: str, protector: KeyProtector | None) -> MemoryStorage:
+    """Factory for the ``memory:`` URL (see profiles.store.BACKENDS)."""
+    if url.rstrip("/") != "memory:":
+        raise StoreError(f"memory storage URL takes no path: {url!r}")
+    return MemoryStorage(protector)

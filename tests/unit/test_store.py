@@ -1,0 +1,400 @@
+"""Storage semantics, identical for every backend (parametrized over memory: and sqlite:)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from profiles.keyprotect import KeyProtector, WrongKek
+from profiles.store import (
+    Condition,
+    DuplicateObject,
+    IndexEntry,
+    LocateQuery,
+    ObjectRecord,
+    Storage,
+    StoreError,
+    UnknownObject,
+    open_store,
+)
+from profiles.store.base import matches
+
+HAVE_SQLITE_BACKEND = importlib.util.find_spec("profiles.store.sqlite") is not None
+BACKENDS = [
+    "memory",
+    pytest.param("sqlite", marks=pytest.mark.skipif(not HAVE_SQLITE_BACKEND, reason="no sqlite backend")),
+]
+
+SYMMETRIC_KEY, SECRET_DATA = 2, 7
+PRE_ACTIVE, ACTIVE, DEACTIVATED = 1, 2, 3
+
+
+@pytest.fixture
+def protector() -> KeyProtector:
+    return KeyProtector(os.urandom(32))
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path, protector: KeyProtector) -> Iterator[Storage]:
+    url = "memory:" if request.param == "memory" else f"sqlite:///{tmp_path / 'store.db'}"
+    s = open_store(url, protector)
+    yield s
+    s.close()
+
+
+def record(
+    uid: str,
+    *,
+    created: int = 1000,
+    owner: str = "client-a",
+    state: int = ACTIVE,
+    object_type: int = SYMMETRIC_KEY,
+    archived: bool = False,
+    index: list[IndexEntry] | None = None,
+    material: bytes | None = None,
+) -> ObjectRecord:
+    return ObjectRecord(
+        uid=uid,
+        object_type=object_type,
+        owner=owner,
+        state=state,
+        created=created,
+        archived=archived,
+        attributes=b"attrs:" + uid.encode(),
+        material=material if material is not None else b"key:" + uid.encode(),
+        index=index if index is not None else [IndexEntry("Name", f"name-{uid}")],
+    )
+
+
+def test_insert_load_roundtrip(store: Storage) -> None:
+    rec = record("u1", index=[IndexEntry("Name", "n1"), IndexEntry("Cryptographic Length", "256", 256)])
+    store.insert(rec)
+    got = store.load("u1")
+    assert got == rec
+    assert got is not rec
+    assert store.load("missing") is None
+    assert store.count() == 1
+
+
+def test_loaded_record_is_a_copy(store: Storage) -> None:
+    store.insert(record("u1"))
+    got = store.load("u1")
+    assert got is not None
+    got.index.append(IndexEntry("Name", "sneaky"))
+    got.state = DEACTIVATED
+    assert store.load("u1") == record("u1")
+    assert store.locate(LocateQuery([Condition("Name", "sneaky")])) == []
+
+
+def test_insert_duplicate_refused(store: Storage) -> None:
+    store.insert(record("u1"))
+    with pytest.raises(DuplicateObject):
+        store.insert(record("u1", owner="client-b"))
+    loaded = store.load("u1")
+    assert loaded is not None and loaded.owner == "client-a"
+
+
+def test_update_replaces_record_and_index(store: Storage) -> None:
+    store.insert(record("u1", index=[IndexEntry("Name", "old")]))
+    new = record("u1", state=DEACTIVATED, index=[IndexEntry("Name", "new")])
+    new.material = None
+    store.update(new)
+    assert store.load("u1") == new
+    assert store.locate(LocateQuery([Condition("Name", "old")])) == []
+    assert store.locate(LocateQuery([Condition("Name", "new")])) == ["u1"]
+    with pytest.raises(UnknownObject):
+        store.update(record("nope"))
+
+
+def test_material_none_roundtrips(store: Storage) -> None:
+    store.insert(record("u1", material=b""))
+    destroyed = record("u1")
+    destroyed.material = None
+    store.update(destroyed)
+    got = store.load("u1")
+    assert got is not None and got.material is None
+
+
+def test_locate_equality_and_and(store: Storage) -> None:
+    asi = "Application Specific Information"
+    store.insert(record("a", index=[IndexEntry(asi, "LIBRARY-LTO\x1fAAA"), IndexEntry("Object Group", "g1")]))
+    store.insert(record("b", index=[IndexEntry(asi, "LIBRARY-LTO\x1fBBB"), IndexEntry("Object Group", "g1")]))
+    store.insert(record("c", index=[IndexEntry("x-Barcode", "BC0001"), IndexEntry("Object Group", "g2")]))
+    assert store.locate(LocateQuery([Condition(asi, "LIBRARY-LTO\x1fAAA")])) == ["a"]
+    assert sorted(store.locate(LocateQuery([Condition("Object Group", "g1")]))) == ["a", "b"]
+    assert store.locate(
+        LocateQuery([Condition("Object Group", "g1"), Condition(asi, "LIBRARY-LTO\x1fBBB")])
+    ) == ["b"]
+    assert (
+        store.locate(LocateQuery([Condition("Object Group", "g2"), Condition(asi, "LIBRARY-LTO\x1fBBB")]))
+        == []
+    )
+    assert store.locate(LocateQuery([Condition("x-Barcode", "BC0001")])) == ["c"]
+    # Presence only: any value of the attribute.
+    assert sorted(store.locate(LocateQuery([Condition(asi)]))) == ["a", "b"]
+    # Two conditions on one multi-valued attribute: both values must be present.
+    store.insert(record("d", index=[IndexEntry("Name", "n1"), IndexEntry("Name", "n2")]))
+    assert store.locate(LocateQuery([Condition("Name", "n1"), Condition("Name", "n2")])) == ["d"]
+    assert store.locate(LocateQuery([Condition("Name", "n1"), Condition("Name", "n3")])) == []
+
+
+def test_locate_ranges(store: Storage) -> None:
+    for i in range(10):
+        store.insert(
+            record(
+                f"u{i}",
+                created=1000 + i,
+                index=[IndexEntry("Initial Date", str(1000 + i), 1000 + i), IndexEntry("Name", "x")],
+            )
+        )
+    q = LocateQuery([Condition("Initial Date", low=1003, high=1005)])
+    assert store.locate(q) == ["u5", "u4", "u3"]
+    assert store.locate(LocateQuery([Condition("Initial Date", low=1008)])) == ["u9", "u8"]
+    assert store.locate(LocateQuery([Condition("Initial Date", high=1001)])) == ["u1", "u0"]
+    # Rows without a number never satisfy a range.
+    assert store.locate(LocateQuery([Condition("Name", low=0)])) == []
+
+
+def test_locate_filters(store: Storage) -> None:
+    store.insert(record("k1", object_type=SYMMETRIC_KEY, state=ACTIVE, owner="client-a"))
+    store.insert(record("k2", object_type=SYMMETRIC_KEY, state=PRE_ACTIVE, owner="client-b"))
+    store.insert(record("s1", object_type=SECRET_DATA, state=ACTIVE, owner="client-a", archived=True))
+    assert sorted(store.locate(LocateQuery(object_types=[SYMMETRIC_KEY]))) == ["k1", "k2"]
+    assert sorted(store.locate(LocateQuery(states=[ACTIVE]))) == ["k1", "s1"]
+    assert sorted(store.locate(LocateQuery(states=[ACTIVE, PRE_ACTIVE], object_types=[SYMMETRIC_KEY]))) == [
+        "k1",
+        "k2",
+    ]
+    assert sorted(store.locate(LocateQuery(owner="client-a"))) == ["k1", "s1"]
+    assert store.locate(LocateQuery(owner="client-c")) == []
+    assert sorted(store.locate(LocateQuery(archived=False))) == ["k1", "k2"]
+    assert store.locate(LocateQuery(archived=True)) == ["s1"]
+    assert store.locate(LocateQuery(object_types=[])) == []
+    assert sorted(store.locate(LocateQuery())) == ["k1", "k2", "s1"]
+
+
+def test_locate_order_offset_limit(store: Storage) -> None:
+    # Same created second for u1..u3: insertion order breaks the tie.
+    for uid, created in [("u0", 5), ("u1", 7), ("u2", 7), ("u3", 7), ("u4", 9)]:
+        store.insert(record(uid, created=created, index=[IndexEntry("Object Group", "g")]))
+    cond = [Condition("Object Group", "g")]
+    assert store.locate(LocateQuery(cond)) == ["u4", "u3", "u2", "u1", "u0"]
+    assert store.locate(LocateQuery(cond, newest_first=False)) == ["u0", "u1", "u2", "u3", "u4"]
+    assert store.locate(LocateQuery(cond, limit=2)) == ["u4", "u3"]
+    assert store.locate(LocateQuery(cond, offset=2, limit=2)) == ["u2", "u1"]
+    assert store.locate(LocateQuery(cond, offset=4)) == ["u0"]
+    assert store.locate(LocateQuery(cond, offset=9)) == []
+    assert store.locate(LocateQuery(cond, limit=0)) == []
+
+
+def test_locate_agrees_with_reference_semantics(store: Storage) -> None:
+    rng = random.Random(7)
+    names = ["Name", "Object Group", "x-Barcode"]
+    recs = []
+    for i in range(60):
+        index = [IndexEntry(rng.choice(names), f"v{rng.randrange(4)}", rng.randrange(10)) for _ in range(3)]
+        rec = record(
+            f"u{i:02}",
+            created=rng.randrange(5),
+            owner=rng.choice(["a", "b"]),
+            state=rng.choice([ACTIVE, PRE_ACTIVE]),
+            archived=rng.random() < 0.2,
+            index=index,
+        )
+        store.insert(rec)
+        recs.append(rec)
+    for _ in range(80):
+        conds = []
+        for _ in range(rng.randrange(3)):
+            c = Condition(rng.choice(names))
+            if rng.random() < 0.6:
+                c.key = f"v{rng.randrange(4)}"
+            if rng.random() < 0.3:
+                c.low = rng.randrange(10)
+            if rng.random() < 0.3:
+                c.high = rng.randrange(10)
+            conds.append(c)
+        q = LocateQuery(
+            conds,
+            owner=rng.choice([None, "a"]),
+            states=rng.choice([None, [ACTIVE]]),
+            archived=rng.choice([None, False]),
+            newest_first=rng.random() < 0.5,
+        )
+        expected = [(r.created, n, r.uid) for n, r in enumerate(recs) if matches(r, q)]
+        expected.sort(reverse=q.newest_first)
+        assert store.locate(q) == [uid for _, _, uid in expected]
+
+
+def test_transaction_commits(store: Storage) -> None:
+    with store.transaction():
+        store.insert(record("u1"))
+        store.insert(record("u2"))
+        assert store.load("u1") is not None  # own writes visible inside
+    assert store.count() == 2
+
+
+def test_transaction_rolls_back_everything(store: Storage) -> None:
+    store.insert(record("u0", index=[IndexEntry("Name", "before")]))
+    with pytest.raises(RuntimeError), store.transaction():
+        store.insert(record("u1"))
+        store.update(record("u0", state=DEACTIVATED, index=[IndexEntry("Name", "after")]))
+        raise RuntimeError("undo the batch")
+    assert store.count() == 1
+    assert store.load("u1") is None
+    assert store.load("u0") == record("u0", index=[IndexEntry("Name", "before")])
+    assert store.locate(LocateQuery([Condition("Name", "after")])) == []
+    assert store.locate(LocateQuery([Condition("Name", "before")])) == ["u0"]
+
+
+def test_nested_transaction_inner_rollback_only(store: Storage) -> None:
+    with store.transaction():
+        store.insert(record("outer"))
+        with pytest.raises(ValueError), store.transaction():
+            store.insert(record("inner"))
+            raise ValueError("inner fails")
+        store.insert(record("after"))
+        with store.transaction():
+            store.insert(record("inner-ok"))
+    assert sorted(store.locate(LocateQuery())) == ["after", "inner-ok", "outer"]
+
+
+def test_nested_transaction_outer_rollback_discards_inner_commit(store: Storage) -> None:
+    with pytest.raises(KeyError), store.transaction():
+        with store.transaction():
+            store.insert(record("inner"))
+        raise KeyError("outer fails")
+    assert store.count() == 0
+
+
+def test_transaction_without_writes_and_reads_only(store: Storage) -> None:
+    store.insert(record("u1"))
+    with store.transaction():
+        assert store.load("u1") is not None
+        assert store.locate(LocateQuery()) == ["u1"]
+    with pytest.raises(LookupError), store.transaction():
+        assert store.count() == 1
+        raise LookupError
+    assert store.count() == 1
+
+
+def test_failed_insert_inside_transaction_keeps_earlier_writes(store: Storage) -> None:
+    with store.transaction():
+        store.insert(record("u1"))
+        with pytest.raises(DuplicateObject):
+            store.insert(record("u1"))
+        store.insert(record("u2"))
+    assert store.count() == 2
+
+
+def test_concurrent_threads(store: Storage) -> None:
+    errors: list[BaseException] = []
+
+    def work(t: int) -> None:
+        try:
+            for i in range(25):
+                uid = f"t{t}-{i}"
+                store.insert(record(uid, index=[IndexEntry("Object Group", f"g{t}")]))
+                assert store.load(uid) is not None
+            assert len(store.locate(LocateQuery([Condition("Object Group", f"g{t}")]))) == 25
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=60)
+    assert not errors
+    assert store.count() == 150
+
+
+def test_repr_hides_material() -> None:
+    rec = record("u1", material=b"\x01super-secret-key-bytes")
+    assert "super-secret" not in repr(rec)
+    assert "super-secret" not in str(rec)
+
+
+def test_closed_store_refuses(store: Storage) -> None:
+    store.close()
+    with pytest.raises(StoreError):
+        store.insert(record("u1"))
+    store.close()  # idempotent
+
+
+def test_unknown_scheme_refused() -> None:
+    with pytest.raises(StoreError):
+        open_store("postgres2://x")
+    with pytest.raises(StoreError):
+        open_store("no-scheme")
+
+
+# -- persistence (SQLite only) -----------------------------------------------------------------
+
+needs_sqlite = pytest.mark.skipif(not HAVE_SQLITE_BACKEND, reason="sqlite backend not present yet")
+
+
+@needs_sqlite
+def test_reopen_keeps_data(tmp_path: Path, protector: KeyProtector) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    s = open_store(url, protector)
+    rec = record("u1", index=[IndexEntry("Name", "n", 3)])
+    s.insert(rec)
+    s.close()
+    s = open_store(url, protector)
+    try:
+        assert s.load("u1") == rec
+        assert s.locate(LocateQuery([Condition("Name", "n")])) == ["u1"]
+    finally:
+        s.close()
+
+
+@needs_sqlite
+def test_migrations_applied_once(tmp_path: Path, protector: KeyProtector) -> None:
+    import sqlite3
+
+    from profiles.store.sqlite import MIGRATIONS
+
+    path = tmp_path / "s.db"
+    for _ in range(3):
+        open_store(f"sqlite:///{path}", protector).close()
+    con = sqlite3.connect(path)
+    try:
+        versions = [v for (v,) in con.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    finally:
+        con.close()
+    assert versions == [m.version for m in MIGRATIONS]
+    assert versions == sorted(set(versions))
+
+
+@needs_sqlite
+def test_wrong_kek_refused_at_open(tmp_path: Path, protector: KeyProtector) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    s = open_store(url, protector)
+    s.insert(record("u1"))
+    s.close()
+    with pytest.raises(WrongKek):
+        open_store(url, KeyProtector(os.urandom(32)))
+
+
+@needs_sqlite
+def test_sqlite_requires_protector(tmp_path: Path) -> None:
+    with pytest.raises(StoreError):
+        open_store(f"sqlite:///{tmp_path / 's.db'}")
+
+
+@needs_sqlite
+def test_relative_and_absolute_urls(
+    tmp_path: Path, protector: KeyProtector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    open_store("sqlite:///rel.db", protector).close()
+    assert (tmp_path / "rel.db").exists()
+    open_store(f"sqlite:///{tmp_path / 'abs.db'}", protector).close()
+    assert (tmp_path / "abs.db").exists()
