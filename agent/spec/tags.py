@@ -616,7 +616,7 @@ TAGS: tuple[TagDef, ...] = (
     _t(Tag.KEY_WRAPPING_SPECIFICATION, "Key Wrapping Specification", S, V1_0),
     _t(Tag.LAST_CHANGE_DATE, "Last Change Date", DT, V1_0),
     _t(Tag.LEASE_TIME, "Lease Time", IV, V1_0),
-    _t(Tag.LINK, "Link", S, V1_0, enum=UniqueIdentifier),
+    _t(Tag.LINK, "Link", S, V1_0),
     _t(Tag.LINK_TYPE, "Link Type", E, V1_0, enum=LinkType),
     _t(
         Tag.LINKED_OBJECT_IDENTIFIER, "Linked Object Identifier", None, V1_0, enum=UniqueIdentifier
