@@ -398,3 +398,40 @@ def test_relative_and_absolute_urls(
     assert (tmp_path / "rel.db").exists()
     open_store(f"sqlite:///{tmp_path / 'abs.db'}", protector).close()
     assert (tmp_path / "abs.db").exists()
+
+
+@needs_sqlite
+def test_no_plaintext_key_bytes_on_disk(tmp_path: Path, protector: KeyProtector) -> None:
+    """Every stored key is wrapped: neither the .db nor the -wal file holds any key's bytes."""
+    db = tmp_path / "s.db"
+    store = open_store(f"sqlite:///{db}", protector)
+    keys = [os.urandom(32) for _ in range(200)]
+    for i, key in enumerate(keys):
+        # The material is a TTLV-like blob with the key bytes in the middle.
+        store.insert(record(f"u{i}", material=b"\x42\x00\x43\x08\x00\x00\x00\x20" + key))
+    # Rewrap on update too.
+    store.update(record("u0", material=b"\x42\x00\x43\x08\x00\x00\x00\x20" + keys[0]))
+
+    def on_disk() -> bytes:
+        return b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("s.db"))
+
+    def assert_clean(blob: bytes) -> None:
+        for key in keys:
+            assert key not in blob
+            assert key[:16] not in blob and key[16:] not in blob
+            assert key.hex().encode() not in blob
+
+    wal = tmp_path / "s.db-wal"
+    assert wal.exists() and wal.stat().st_size > 0  # the data really is in the WAL now
+    assert_clean(on_disk())
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    assert_clean(on_disk())
+    got = store.load("u7")
+    assert got is not None and got.material is not None and got.material.endswith(keys[7])
+    store.close()
+    assert_clean(on_disk())
+    assert len(on_disk()) > 200 * 32  # the objects are there, wrapped
