@@ -1,6 +1,6 @@
 """The ONE tag registry: one row per tag of KMIP 1.0 - 2.1; everything else is derived from it.
 
-Tag codes and names: SPEC-1.4 §9.1.3.1 Table 289 (1.x tag table), SPEC-2.1 §11.56 Table 487
+Tag codes and names: SPEC-1.4 §9.1.3.1 Table 288 (1.x tag table), SPEC-2.1 §11.56 Table 487
 (Tag Enumeration). First / last versions follow the tag tables of each version: a tag shown as
 "(Reserved)" in the 2.x Tag Enumeration has ``last=V1_4``.
 
@@ -694,7 +694,7 @@ TAGS: tuple[TagDef, ...] = (
     _t(Tag.UNIQUE_BATCH_ITEM_ID, "Unique Batch Item ID", BS, V1_0),
     _t(
         Tag.UNIQUE_IDENTIFIER, "Unique Identifier", None, V1_0, enum=UniqueIdentifier
-    ),  # 1.x Text String; 2.x also Enumeration or Integer (SPEC-2.1 §11.58)
+    ),  # 1.x Text String; 2.x also Enumeration or Integer (SPEC-2.1 §4.58, §11.58)
     _t(Tag.USAGE_LIMITS, "Usage Limits", S, V1_0),
     _t(Tag.USAGE_LIMITS_COUNT, "Usage Limits Count", L, V1_0),
     _t(Tag.USAGE_LIMITS_TOTAL, "Usage Limits Total", L, V1_0),
@@ -878,7 +878,7 @@ TAGS: tuple[TagDef, ...] = (
     _t(Tag.NIST_KEY_TYPE, "NIST Key Type", E, V2_0, enum=NISTKeyType),
     _t(
         Tag.ATTRIBUTE_REFERENCE, "Attribute Reference", None, V2_0, enum=Tag
-    ),  # 2.x: Enumeration (Tag) or Structure (SPEC-2.1 §7.2)
+    ),  # 2.x: Enumeration (Tag) or Structure (SPEC-2.1 §5.5)
     _t(Tag.CURRENT_ATTRIBUTE, "Current Attribute", S, V2_0),
     _t(Tag.NEW_ATTRIBUTE, "New Attribute", S, V2_0),
     _t(Tag.CERTIFICATE_REQUEST_VALUE, "Certificate Request Value", BS, V2_0),
