@@ -96,7 +96,7 @@ def from_json_object(
             return Item(tag, item_type, ())
         if not isinstance(value, list):
             raise ValueError(f"the value of Structure {tag_ref} must be an array")
-        context = _attribute_name(value)
+        context = _attribute_name(value, symbols)
         children = tuple(
             from_json_object(child, symbols=symbols, _name=context, _depth=_depth + 1) for child in value
         )
@@ -106,7 +106,8 @@ def from_json_object(
     return Item(tag, item_type, _leaf(item_type, codec.value_tag(tag, _name), value, symbols))
 
 
-def _attribute_name(children: list[object]) -> str | None:
+def _attribute_name(children: list[object], symbols: bool) -> str | None:
+    """The first Attribute Name text among the children (as the writer chooses it)."""
     for child in children:
         if (
             isinstance(child, dict)
@@ -117,7 +118,7 @@ def _attribute_name(children: list[object]) -> str | None:
                 tag = codec.tag_from_text(child.get("tag", ""))
             except (ValueError, TypeError):
                 continue
-            if tag == Tag.ATTRIBUTE_NAME:
+            if tag == Tag.ATTRIBUTE_NAME and not (symbols and Symbol.parse(child["value"])):
                 return str(child["value"])
     return None
 

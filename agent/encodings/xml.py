@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from agent.encodings import _values as codec
+from agent.encodings.symbols import Symbol
 from agent.spec import ItemType, Tag
 from agent.ttlv import Item
 
@@ -59,7 +60,7 @@ def _element_tag(element: ET.Element, attrs: dict[str, str]) -> int:
     return codec.tag_from_text(name)
 
 
-def _element_type(element: ET.Element, attrs: dict[str, str], tag: int) -> ItemType:
+def _element_type(element: ET.Element, attrs: dict[str, str]) -> ItemType:
     if "type" in attrs:
         return codec.type_from_name(attrs["type"].strip())
     if "value" not in attrs:
@@ -72,14 +73,14 @@ def _item(element: ET.Element, attribute_name: str | None, symbols: bool, depth:
         raise ValueError(f"structures nested deeper than {MAX_DEPTH}")
     attrs = _attrs(element)
     tag = _element_tag(element, attrs)
-    item_type = _element_type(element, attrs, tag)
+    item_type = _element_type(element, attrs)
     if element.text is not None and element.text.strip():
         raise ValueError(f"<{_local(element.tag)}> has text content; values go in value=")
     if item_type == ItemType.STRUCTURE:
         if "value" in attrs:
             raise ValueError(f"<{_local(element.tag)}> is a Structure with a value=")
         children = list(element)
-        name = _attribute_name(children)
+        name = _attribute_name(children, symbols)
         return Item(tag, item_type, tuple(_item(child, name, symbols, depth + 1) for child in children))
     if len(element):
         raise ValueError(f"<{_local(element.tag)}> of type {attrs['type']} has child elements")
@@ -93,16 +94,23 @@ def _item(element: ET.Element, attribute_name: str | None, symbols: bool, depth:
     return Item(tag, item_type, codec.value_from_text(item_type, vtag, text, symbols))
 
 
-def _attribute_name(children: list[ET.Element]) -> str | None:
-    """The Attribute Name text among sibling elements (it decides the Attribute Value names)."""
+def _attribute_name(children: list[ET.Element], symbols: bool) -> str | None:
+    """The Attribute Name text among sibling elements (it decides the Attribute Value names).
+
+    The same choice as the writer's: the first Attribute Name whose value is a text (not a
+    placeholder symbol).
+    """
     for child in children:
         attrs = _attrs(child)
         try:
             tag = _element_tag(child, attrs)
         except ValueError:
             continue  # reported when the child itself is read
-        if tag == Tag.ATTRIBUTE_NAME and attrs.get("type") == "TextString" and "value" in attrs:
-            return attrs["value"]
+        text = attrs.get("value", "")
+        if tag == Tag.ATTRIBUTE_NAME and attrs.get("type") == "TextString":
+            if symbols and Symbol.parse(text) is not None:
+                continue
+            return text
     return None
 
 
