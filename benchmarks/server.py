@@ -1,0 +1,403 @@
+"""keyshelf-server against PyKMIP's server, same certificates, same load generator, one run.
+
+``python benchmarks/server.py [--json] [--quick]``
+
+Both servers run as child processes on loopback with the certificates of one
+``keyshelf-server init`` data directory. The load generator is N worker processes, each with
+one persistent mutual-TLS connection, sending the same KMIP 1.2 TTLV requests to either
+server (built once with keyshelf's codec; PyKMIP's server decodes them with its own). It
+prints ops/s and p50/p99 latency for Create, Get, Get Attributes and Destroy at concurrency
+1 and 8, and Locate by Application Specific Information with 10,000 and 100,000 stored keys
+(PyKMIP only at 10,000: filling it to 100,000 takes too long, and the output says so).
+Figures go to BENCHMARKS.md between ``<!-- server:begin -->`` and ``<!-- server:end -->``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import socket
+import ssl
+import struct
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from agent.spec import CryptographicAlgorithm, ItemType, ObjectType, Operation, ResultStatus, Tag  # noqa: E402
+from agent.ttlv import Item, decode, encode  # noqa: E402
+from tests.conformance.live import live_server  # noqa: E402
+from tests.interop.pykmip_server import pykmip_server  # noqa: E402
+
+S, I, E, T, B = (
+    ItemType.STRUCTURE,
+    ItemType.INTEGER,
+    ItemType.ENUMERATION,
+    ItemType.TEXT_STRING,
+    ItemType.BYTE_STRING,
+)
+
+
+# -- requests (KMIP 1.2, spec 1.2 section 4 payloads, Template-Attribute form) --------------------
+def _attr(name: str, value: Item) -> Item:
+    return Item(
+        Tag.ATTRIBUTE,
+        S,
+        (Item(Tag.ATTRIBUTE_NAME, T, name), Item(Tag.ATTRIBUTE_VALUE, value.type, value.value)),
+    )
+
+
+def _message(operation: Operation, payload: tuple[Item, ...], batch: int = 1) -> bytes:
+    header = Item(
+        Tag.REQUEST_HEADER,
+        S,
+        (
+            Item(
+                Tag.PROTOCOL_VERSION,
+                S,
+                (Item(Tag.PROTOCOL_VERSION_MAJOR, I, 1), Item(Tag.PROTOCOL_VERSION_MINOR, I, 2)),
+            ),
+            Item(Tag.BATCH_COUNT, I, batch),
+        ),
+    )
+    items = tuple(
+        Item(
+            Tag.BATCH_ITEM,
+            S,
+            (
+                Item(Tag.OPERATION, E, int(operation)),
+                *((Item(Tag.UNIQUE_BATCH_ITEM_ID, B, bytes([n])),) if batch > 1 else ()),
+                Item(Tag.REQUEST_PAYLOAD, S, payload),
+            ),
+        )
+        for n in range(batch)
+    )
+    return encode(Item(Tag.REQUEST_MESSAGE, S, (header, *items)))
+
+
+def _asi(data: str) -> Item:
+    return Item(
+        Tag.ATTRIBUTE_VALUE,
+        S,
+        (Item(Tag.APPLICATION_NAMESPACE, T, "LIBRARY-LTO"), Item(Tag.APPLICATION_DATA, T, data)),
+    )
+
+
+def create_request(asi_data: str | None = None) -> bytes:
+    attrs = [
+        _attr("Cryptographic Algorithm", Item(Tag.ATTRIBUTE_VALUE, E, int(CryptographicAlgorithm.AES))),
+        _attr("Cryptographic Length", Item(Tag.ATTRIBUTE_VALUE, I, 256)),
+        _attr("Cryptographic Usage Mask", Item(Tag.ATTRIBUTE_VALUE, I, 0x0C)),
+    ]
+    if asi_data is not None:
+        attrs.append(_attr("Application Specific Information", _asi(asi_data)))
+    payload = (
+        Item(Tag.OBJECT_TYPE, E, int(ObjectType.SYMMETRIC_KEY)),
+        Item(Tag.TEMPLATE_ATTRIBUTE, S, tuple(attrs)),
+    )
+    return _message(Operation.CREATE, payload)
+
+
+def uid_request(operation: Operation, uid: str) -> bytes:
+    return _message(operation, (Item(Tag.UNIQUE_IDENTIFIER, T, uid),))
+
+
+def locate_asi_request(asi_data: str) -> bytes:
+    return _message(Operation.LOCATE, (_attr("Application Specific Information", _asi(asi_data)),))
+
+
+def asi_for(n: int) -> str:
+    """A 44-byte LTO-4 style KAD as the profile's uppercase hex (digest section 3.1.2)."""
+    return f"{n:024X}" + "AB" * 32
+
+
+# -- responses --------------------------------------------------------------------------------------
+def _find(item: Item, tag: int) -> Item | None:
+    if item.tag == tag:
+        return item
+    if item.type == S:
+        for child in item.value:
+            found = _find(child, tag)
+            if found is not None:
+                return found
+    return None
+
+
+def check(response: bytes) -> Item:
+    message = decode(response)
+    status = _find(message, Tag.RESULT_STATUS)
+    if status is None or status.value != ResultStatus.SUCCESS:
+        reason = _find(message, Tag.RESULT_REASON)
+        text = _find(message, Tag.RESULT_MESSAGE)
+        raise RuntimeError(f"KMIP failure: reason {reason and reason.value} {text and text.value}")
+    return message
+
+
+def uids_of(response: bytes) -> list[str]:
+    message = check(response)
+    out: list[str] = []
+
+    def walk(item: Item) -> None:
+        if item.tag == Tag.UNIQUE_IDENTIFIER and item.type == T:
+            out.append(item.value)
+        elif item.type == S:
+            for child in item.value:
+                walk(child)
+
+    walk(message)
+    return out
+
+
+# -- transport ----------------------------------------------------------------------------------------
+class Connection:
+    def __init__(self, port: int, certs: Path) -> None:
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(certs / "ca.crt"))
+        ctx.check_hostname = False
+        ctx.load_cert_chain(certs / "client-a.crt", certs / "client-a.key")
+        raw = socket.create_connection(("127.0.0.1", port), timeout=120)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = ctx.wrap_socket(raw)
+
+    def _read(self, n: int) -> bytes:
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("server closed the connection")
+            buf += chunk
+        return bytes(buf)
+
+    def call(self, request: bytes) -> bytes:
+        self.sock.sendall(request)
+        header = self._read(8)
+        return header + self._read(struct.unpack(">I", header[4:])[0])
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+# -- load generator ------------------------------------------------------------------------------------
+@dataclass
+class Phase:
+    name: str
+    ops: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def ops_per_s(self) -> float:
+        return self.ops / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _worker(args: tuple[int, str, str, float, list[str], int]) -> tuple[int, list[float], list[str], float]:
+    port, certs, op, duration, uids, seed = args
+    conn = Connection(port, Path(certs))
+    rng = random.Random(seed)
+    lat: list[float] = []
+    created: list[str] = []
+    pending = list(uids)
+    start = time.perf_counter()
+    deadline = start + duration
+    try:
+        while time.perf_counter() < deadline:
+            if op == "create":
+                req = create_request()
+            elif op == "destroy":
+                if not pending:
+                    break
+                req = uid_request(Operation.DESTROY, pending.pop())
+            else:
+                target = rng.choice(uids)
+                req = uid_request(Operation.GET if op == "get" else Operation.GET_ATTRIBUTES, target)
+            t0 = time.perf_counter()
+            resp = conn.call(req)
+            lat.append((time.perf_counter() - t0) * 1000)
+            if op == "create":
+                created.extend(uids_of(resp)[:1])
+            else:
+                check(resp)
+    finally:
+        conn.close()
+    return len(lat), lat, created, time.perf_counter() - start
+
+
+def run_phase(
+    port: int, certs: Path, op: str, conc: int, duration: float, uids: list[str]
+) -> tuple[Phase, list[str]]:
+    shares = [uids[i::conc] for i in range(conc)] if op == "destroy" else [uids] * conc
+    with mp.get_context("fork").Pool(conc) as pool:
+        t0 = time.perf_counter()
+        results = pool.map(_worker, [(port, str(certs), op, duration, shares[i], i) for i in range(conc)])
+        wall = time.perf_counter() - t0
+    ops = sum(r[0] for r in results)
+    lat = [x for r in results for x in r[1]]
+    created = [u for r in results for u in r[2]]
+    busy = max(r[3] for r in results) if results else wall
+    return Phase(f"{op}", ops, busy, lat), created
+
+
+def fill(port: int, certs: Path, start: int, count: int, conc: int = 4) -> float:
+    """Create ``count`` keys with distinct ASIs (numbered from ``start``); returns seconds."""
+    ranges = [(start + i * count // conc, start + (i + 1) * count // conc) for i in range(conc)]
+    t0 = time.perf_counter()
+    with mp.get_context("fork").Pool(conc) as pool:
+        pool.map(_fill_range, [(port, str(certs), lo, hi) for lo, hi in ranges])
+    return time.perf_counter() - t0
+
+
+def _fill_range(args: tuple[int, str, int, int]) -> None:
+    port, certs, lo, hi = args
+    conn = Connection(port, Path(certs))
+    try:
+        for n in range(lo, hi):
+            check(conn.call(create_request(asi_for(n))))
+    finally:
+        conn.close()
+
+
+def locate_latency(port: int, certs: Path, population: int, samples: int) -> Phase:
+    conn = Connection(port, certs)
+    rng = random.Random(7)
+    lat = []
+    t0 = time.perf_counter()
+    try:
+        for _ in range(samples):
+            n = rng.randrange(population)
+            s = time.perf_counter()
+            found = uids_of(conn.call(locate_asi_request(asi_for(n))))
+            lat.append((time.perf_counter() - s) * 1000)
+            if len(found) != 1:
+                raise RuntimeError(f"Locate by ASI found {len(found)} objects, expected 1")
+    finally:
+        conn.close()
+    return Phase("locate_asi", samples, time.perf_counter() - t0, lat)
+
+
+# -- driver --------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def servers(workdir: Path) -> Iterator[dict[str, tuple[int, Path]]]:
+    with live_server(workdir / "keyshelf") as ks, pykmip_server(ks.datadir, workdir) as pk:
+        yield {"keyshelf": (ks.port, ks.datadir), "pykmip": (pk.port, ks.datadir)}
+
+
+def measure(quick: bool, log: Callable[[str], None]) -> dict[str, object]:
+    duration = 1.5 if quick else 4.0
+    small, large = (1_000, 5_000) if quick else (10_000, 100_000)
+    out: dict[str, object] = {"quick": quick, "duration_s": duration}
+    with tempfile.TemporaryDirectory(prefix="keyshelf-bench-") as tmp, servers(Path(tmp)) as targets:
+        for name, (port, certs) in targets.items():
+            for conc in (1, 8):
+                create, uids = run_phase(port, certs, "create", conc, duration, [])
+                get, _ = run_phase(port, certs, "get", conc, duration, uids)
+                attrs, _ = run_phase(port, certs, "get_attributes", conc, duration, uids)
+                destroy, _ = run_phase(port, certs, "destroy", conc, duration, uids)
+                for phase in (create, get, attrs, destroy):
+                    key = f"{name}_{phase.name}_c{conc}"
+                    out[f"{key}_ops_s"] = round(phase.ops_per_s, 1)
+                    out[f"{key}_p50_ms"] = round(phase.pct(0.5), 3)
+                    out[f"{key}_p99_ms"] = round(phase.pct(0.99), 3)
+                    log(
+                        f"{key:32s} {phase.ops_per_s:9.1f} ops/s  p50 {phase.pct(0.5):7.2f} ms  p99 {phase.pct(0.99):7.2f} ms"
+                    )
+        for name, (port, certs) in targets.items():
+            seconds = fill(port, certs, 0, small)
+            log(f"{name}: filled {small} keys with ASIs in {seconds:.1f} s")
+            phase = locate_latency(port, certs, small, 3 if name == "pykmip" else 200)
+            out[f"{name}_locate_asi_p50_ms_at_{small}"] = round(phase.pct(0.5), 3)
+            log(f"{name} Locate by ASI at {small}: p50 {phase.pct(0.5):.2f} ms")
+        port, certs = targets["keyshelf"]
+        seconds = fill(port, certs, small, large - small)
+        log(f"keyshelf: filled to {large} keys in {seconds:.1f} s more")
+        phase = locate_latency(port, certs, large, 500)
+        out["locate_asi_p50_ms"] = round(phase.pct(0.5), 3)
+        out["locate_asi_p99_ms"] = round(phase.pct(0.99), 3)
+        out["locate_asi_objects"] = large
+        out["pykmip_locate_note"] = (
+            f"PyKMIP measured at {small} keys only: filling it to {large} takes too long"
+        )
+    for op in ("get", "create", "get_attributes", "destroy"):
+        for conc in (1, 8):
+            ours = float(out[f"keyshelf_{op}_c{conc}_ops_s"])  # type: ignore[arg-type]
+            theirs = float(out[f"pykmip_{op}_c{conc}_ops_s"])  # type: ignore[arg-type]
+            out[f"{op}_ratio_c{conc}"] = round(ours / theirs, 2) if theirs else None
+    return out
+
+
+def write_markdown(results: dict[str, object]) -> None:
+    path = REPO / "BENCHMARKS.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# keyshelf benchmarks\n"
+    rows = [
+        "<!-- server:begin -->",
+        "## Server: keyshelf-server vs PyKMIP server (`python benchmarks/server.py`)",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}; mutual TLS on loopback, KMIP 1.2 requests, "
+        f"worker processes with persistent connections{' (quick mode)' if results['quick'] else ''}.",
+        "",
+        "| operation | concurrency | keyshelf ops/s | p50 / p99 ms | PyKMIP ops/s | p50 / p99 ms | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for op in ("create", "get", "get_attributes", "destroy"):
+        for conc in (1, 8):
+            k, p = f"keyshelf_{op}_c{conc}", f"pykmip_{op}_c{conc}"
+            rows.append(
+                f"| {op} | {conc} | {results[k + '_ops_s']} | {results[k + '_p50_ms']} / {results[k + '_p99_ms']} | "
+                f"{results[p + '_ops_s']} | {results[p + '_p50_ms']} / {results[p + '_p99_ms']} | "
+                f"{results[f'{op}_ratio_c{conc}']}x |"
+            )
+    rows += ["", "Locate by Application Specific Information (p50):", ""]
+    for key, value in results.items():
+        if "locate_asi_p50_ms_at" in key:
+            rows.append(f"- {key}: {value} ms")
+    rows += [
+        f"- keyshelf at {results['locate_asi_objects']} keys: p50 {results['locate_asi_p50_ms']} ms, "
+        f"p99 {results['locate_asi_p99_ms']} ms",
+        f"- {results['pykmip_locate_note']}",
+        "",
+        "Targets (issue 3): Get and Create >= 10x PyKMIP at concurrency 8; Locate by ASI at 100,000 keys p50 <= 2 ms.",
+        "<!-- server:end -->",
+    ]
+    block = "\n".join(rows)
+    if "<!-- server:begin -->" in text:
+        head, rest = text.split("<!-- server:begin -->", 1)
+        tail = rest.split("<!-- server:end -->", 1)[1] if "<!-- server:end -->" in rest else ""
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="shorter phases, 1,000 / 5,000 keys for Locate")
+    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    args = parser.parse_args()
+    log = (lambda line: print(line, file=sys.stderr)) if args.json else print
+    results = measure(args.quick, log)
+    if not args.no_write:
+        write_markdown(results)
+    if args.json:
+        print(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Which OASIS test-case files exist, their KMIP version and profile prefix, and the target set.
+
+The target of issue 3: every TL-M, SASED-M, SKLC-M, SKLC-O, SKFF-M, OMOS-M, OMOS-O and BL-M
+file passes for every version present. Every other file is replayed and reported too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+TARGET_GROUPS = {"TL-M", "SASED-M", "SKLC-M", "SKLC-O", "SKFF-M", "OMOS-M", "OMOS-O", "BL-M"}
+_VERSION_SUFFIX = {"10": "1.0", "11": "1.1", "12": "1.2", "13": "1.3", "14": "1.4", "20": "2.0", "21": "2.1"}
+_PROFILE_FILE = re.compile(r"^(?P<prefix>.+?)-(?P<kind>[MO])-(?:.+-)?\d+-(?P<ver>\d\d)$")
+_TC_FILE = re.compile(r"^TC-(?P<name>.+?)-\d+-(?P<ver>\d\d)$")
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    path: Path
+    relative: str
+    version: str  # "1.4"
+    prefix: str  # "TL", "CS-BC", "TC-DERIVEKEY"
+    group: str  # "TL-M", "SKLC-O", "TC-DERIVEKEY"
+
+    @property
+    def is_target(self) -> bool:
+        return self.group in TARGET_GROUPS
+
+
+def classify(path: Path, root: Path) -> CaseFile:
+    stem = path.stem
+    relative = path.relative_to(root).as_posix()
+    if match := _PROFILE_FILE.match(stem):
+        prefix = match["prefix"]
+        # "CS-BC-M-GCM-1-14": the regex keeps "CS-BC" as prefix and "GCM" as a variant.
+        group = f"{prefix}-{match['kind']}"
+        version = _VERSION_SUFFIX.get(match["ver"], match["ver"])
+        return CaseFile(path, relative, version, prefix, group)
+    if match := _TC_FILE.match(stem):
+        name = "TC-" + match["name"]
+        version = _VERSION_SUFFIX.get(match["ver"], match["ver"])
+        return CaseFile(path, relative, version, "TC", name)
+    for kind in ("M", "O"):
+        head, sep, tail = stem.partition(f"-{kind}-")
+        if sep and tail[-2:] in _VERSION_SUFFIX:
+            return CaseFile(path, relative, _VERSION_SUFFIX[tail[-2:]], head, f"{head}-{kind}")
+    return CaseFile(path, relative, "?", stem, stem)
+
+
+def all_cases(root: Path) -> list[CaseFile]:
+    return [classify(p, root) for p in sorted(root.rglob("*.xml"))]
