@@ -15,6 +15,7 @@ import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Final
 
 from agent.spec import ItemType
 from agent.ttlv import Item
@@ -105,32 +106,57 @@ def _coerce(item_type: ItemType, value: object, symbol: Symbol) -> object:
     return value
 
 
-def _lookup(symbol: Symbol, item_type: ItemType, env: Mapping[str, object]) -> tuple[bool, object]:
-    if symbol.text in env:
+_NOW: Final = "$NOW"
+
+
+def _now_value(item_type: ItemType, base: object, symbol: Symbol) -> object:
+    """``$NOW`` (+/- offset): the base is POSIX seconds or an aware datetime (SOURCES.md)."""
+    seconds = _coerce(ItemType.DATE_TIME, base, symbol)
+    assert isinstance(seconds, int)
+    seconds += symbol.offset
+    return _coerce(
+        item_type, seconds * 1_000_000 if item_type == ItemType.DATE_TIME_EXTENDED else seconds, symbol
+    )
+
+
+def _lookup(
+    symbol: Symbol, item_type: ItemType, env: Mapping[str, object], now: int | None
+) -> tuple[bool, object]:
+    is_now = symbol.base == _NOW and item_type in (ItemType.DATE_TIME, ItemType.DATE_TIME_EXTENDED)
+    if symbol.text in env and not is_now:
         return True, _coerce(item_type, env[symbol.text], symbol)
+    if is_now:
+        if symbol.text in env:  # an exact "$NOW-3600" entry wins over "$NOW" - 3600
+            return True, _now_value(item_type, env[symbol.text], Symbol(_NOW))
+        if _NOW in env:
+            return True, _now_value(item_type, env[_NOW], symbol)
+        if now is not None:
+            return True, _now_value(item_type, now, symbol)
+        return False, None
     if symbol.offset and symbol.base in env:
-        # "$NOW-3600": the base value moved by the offset, in seconds (SOURCES.md).
+        # "$X+5": the base value moved by the offset.
         base = _coerce(item_type, env[symbol.base], symbol)
         if isinstance(base, int) and not isinstance(base, bool):
-            scale = 1_000_000 if item_type == ItemType.DATE_TIME_EXTENDED else 1
-            return True, _coerce(item_type, base + symbol.offset * scale, symbol)
+            return True, _coerce(item_type, base + symbol.offset, symbol)
         raise ValueError(f"{symbol.text}: an offset needs a numeric base value, got {base!r}")
     return False, None
 
 
-def bind(item: Item, env: Mapping[str, object]) -> Item:
-    """Replace the symbols of ``item`` that ``env`` knows by their values.
+def bind(item: Item, env: Mapping[str, object], *, now: int | None = None) -> Item:
+    """Replace the symbols of ``item`` that ``env`` (or ``now``) knows by their values.
 
     ``env`` maps a placeholder text (``"$UNIQUE_IDENTIFIER_0"``) to a value of the item's type
-    (str, bytes, int, bool; an aware ``datetime`` or POSIX seconds for date-times). A symbol with
-    an offset (``$NOW-3600``) not in ``env`` itself takes its base (``$NOW``) plus the offset.
-    Unknown symbols stay. A value of the wrong type raises ValueError.
+    (str, bytes, int, bool). ``$NOW`` and ``$NOW+/-N`` are date-times N seconds from
+    ``env["$NOW"]`` or else ``now`` (POSIX seconds or an aware datetime; scaled to microseconds
+    for a Date Time Extended). Another symbol with an offset (``$X+5``) not in ``env`` itself
+    takes its base value plus the offset. Unknown symbols stay. A value of the wrong type
+    raises ValueError.
     """
     if item.type == ItemType.STRUCTURE:
-        children = tuple(bind(child, env) for child in item.value)
+        children = tuple(bind(child, env, now=now) for child in item.value)
         return item if children == item.value else Item(item.tag, item.type, children)
     if isinstance(item.value, Symbol):
-        found, value = _lookup(item.value, ItemType(item.type), env)
+        found, value = _lookup(item.value, ItemType(item.type), env, now)
         if found:
             return Item(item.tag, item.type, value)
     return item
@@ -160,8 +186,7 @@ def bind_defaults(item: Item, now: int, env: Mapping[str, object] | None = None)
     placeholder text; byte strings get 16 bytes derived from the placeholder text; other types
     a small number derived from it. The result holds no :class:`Symbol` and can be TTLV-encoded.
     """
-    if env:
-        item = bind(item, env)
+    item = bind(item, env or {}, now=now)
     if item.type == ItemType.STRUCTURE:
         children = tuple(bind_defaults(child, now) for child in item.value)
         return item if children == item.value else Item(item.tag, item.type, children)

@@ -383,6 +383,20 @@ def test_bind_uses_env_and_offsets() -> None:
         bind(item, {"$NOW": dt.datetime(2008, 3, 14)})  # naive
 
 
+def test_bind_now_parameter_and_date_time_extended() -> None:
+    item = struct(
+        Tag.BATCH_ITEM,
+        leaf(Tag.ACTIVATION_DATE, T.DATE_TIME, Symbol("$NOW+5")),
+        leaf(EXT, T.DATE_TIME_EXTENDED, Symbol("$NOW-1")),
+        leaf(Tag.UNIQUE_IDENTIFIER, T.TEXT_STRING, Symbol("$UNIQUE_IDENTIFIER_0")),
+    )
+    bound = bind(item, {}, now=1000)
+    assert [child.value for child in bound.value] == [1005, 999_000_000, Symbol("$UNIQUE_IDENTIFIER_0")]
+    # an env "$NOW" wins over now=; an exact "$NOW+5" entry wins over both
+    assert bind(item, {"$NOW": 2000}, now=1000).value[0].value == 2005
+    assert bind(item, {"$NOW+5": 7, "$NOW": 2000}, now=1000).value[0].value == 7
+
+
 def test_bind_defaults_is_total_and_deterministic() -> None:
     item = struct(
         Tag.BATCH_ITEM,
