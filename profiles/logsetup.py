@@ -1,0 +1,77 @@
+"""Structured logging for the server: one line per event, JSON by default.
+
+Fields of a record come from ``extra={"fields": {...}}``; the server logs one ``request``
+line per request message (client identity, peer, version, per batch item: operation, unique
+identifiers, result status and reason; milliseconds). No key material is ever passed in.
+
+Defence in depth for tracebacks: the formatters print an exception's type and stack frames
+but never its message (``str(exc)``), because a message built by a library from its
+arguments could contain secret bytes. The type and the source lines are enough to find a bug.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import traceback
+from typing import Any, TextIO
+
+LOGGER_NAME = "keyshelf"
+
+
+def safe_exception(exc_info: Any) -> str:
+    """Type and frames of an exception, without its message (see module docstring)."""
+    if not exc_info or exc_info is True:
+        return ""
+    etype, _, tb = exc_info
+    frames = "".join(traceback.format_tb(tb)) if tb is not None else ""
+    name = getattr(etype, "__qualname__", str(etype))
+    return f"Traceback (message withheld):\n{frames}{name}"
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    extra = getattr(record, "fields", None)
+    return dict(extra) if isinstance(extra, dict) else {}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, event, then the record's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        out.update(_fields(record))
+        if record.exc_info:
+            out["exception"] = safe_exception(record.exc_info)
+        return json.dumps(out, separators=(",", ":"), default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """``ts level event key=value ...`` for a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = time.strftime("%H:%M:%S", time.localtime(record.created))
+        parts = [f"{ts} {record.levelname:<7} {record.getMessage()}"]
+        parts += [f"{k}={json.dumps(v, default=str)}" for k, v in _fields(record).items()]
+        line = " ".join(parts)
+        if record.exc_info:
+            line += "\n" + safe_exception(record.exc_info)
+        return line
+
+
+def configure(level: str = "INFO", fmt: str = "json", stream: TextIO | None = None) -> None:
+    """Route every logger (keyshelf's, asyncio's) to one handler with the chosen format."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)

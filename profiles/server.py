@@ -1,0 +1,476 @@
+"""The TTLV-over-mutual-TLS listener (port 5696), shaped like uvicorn: Config, ServerState, Server.
+
+Transport rules (kmip-digest §1.1 framing, §3.4 transport):
+
+- TLS >= 1.2 only (Profiles 1.4 §3.1: TLS 1.0 SHALL NOT), client certificate required and
+  verified against the configured CA; the client identity is the certificate's subject CN
+  (or first subjectAltName) and is passed to the engine as data. A handshake without a
+  certificate, with one from another CA, or an expired one fails and is logged.
+- Each connection reads through ``agent.protocol.Framer``: the 8-byte header is checked (tag,
+  Structure type, length bound) before the body is buffered, so a header announcing 1 GiB is
+  refused after at most one read chunk.
+- Timeouts: ``idle_timeout`` between requests; ``read_timeout`` for one whole request once its
+  first byte arrived (a client trickling bytes is dropped); ``handshake_timeout``; writes are
+  bounded by ``read_timeout`` too. ``max_connections`` counts connections from accept on.
+- Requests on one connection are answered in order; connections are served concurrently. The
+  engine is blocking (SQLite), so it runs in a bounded thread pool (``workers``; 0 = on the
+  loop).
+- A framing error (bad header, oversized) gets the engine's Invalid Message response and the
+  connection is closed, because later messages can no longer be separated (SPEC-2.1 §10.1
+  "Codec Error"). A well-framed but undecodable message gets Invalid Message and the
+  connection stays open. Nothing a client sends stops the server serving others.
+- Shutdown: stop accepting, close idle connections, let in-flight requests finish and be
+  answered, cancel what is still running after ``shutdown_timeout``.
+
+One log line per request message: identity, peer, version, per batch item operation / unique
+identifiers / result, milliseconds. Payloads are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from agent.protocol import Framer
+from agent.spec import Tag
+from agent.ttlv import DecodeError
+from profiles.config import ConfigError, ServerConfig, TlsConfig
+
+log = logging.getLogger("keyshelf.server")
+
+READ_CHUNK = 65536
+# TLS 1.2 suites: forward-secret AEAD first; the two RSA-key-exchange CBC-SHA256 suites last,
+# because the KMIP Basic Authentication Suite (Profiles 1.4 §3.1, kmip-digest §3.4) requires
+# TLS_RSA_WITH_AES_256_CBC_SHA256 / TLS_RSA_WITH_AES_128_CBC_SHA256 and tape drives use them.
+TLS12_CIPHERS = (
+    "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:"
+    "ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384:AES256-SHA256:AES128-SHA256:!aNULL:!eNULL:!DSS"
+)
+
+
+# -- what the server needs from the engine ---------------------------------------------------
+
+
+class ItemSummary(Protocol):
+    """Per batch item log data (profiles.engine.ItemLog)."""
+
+    @property
+    def operation(self) -> str: ...
+    @property
+    def unique_identifiers(self) -> Sequence[str]: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+class RequestSummary(Protocol):
+    """Per request log data (profiles.engine.RequestLog)."""
+
+    @property
+    def version(self) -> str: ...
+    @property
+    def items(self) -> Sequence[ItemSummary]: ...
+
+
+class RequestHandler(Protocol):
+    """The engine as the server sees it: blocking, thread-safe, never raises."""
+
+    def handle_logged(self, data: bytes, identity: str) -> tuple[bytes, RequestSummary]: ...
+
+
+# -- TLS ------------------------------------------------------------------------------------
+
+
+def build_ssl_context(tls: TlsConfig) -> ssl.SSLContext:
+    """Server context: TLS >= 1.2, client certificate required and verified against client_ca."""
+    if tls.certificate is None or tls.private_key is None or tls.client_ca is None:
+        raise ConfigError(
+            "tls.certificate, tls.private_key and tls.client_ca must be configured "
+            "(keyshelf-server init DIR writes a working set)"
+        )
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3 if tls.minimum_version == "1.3" else ssl.TLSVersion.TLSv1_2
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE | ssl.OP_NO_RENEGOTIATION
+    ctx.set_ciphers(TLS12_CIPHERS)
+    try:
+        ctx.load_cert_chain(tls.certificate, tls.private_key)
+        ctx.load_verify_locations(cafile=tls.client_ca)
+    except OSError as exc:
+        raise ConfigError(f"cannot load TLS files: {exc.strerror}: {exc.filename}") from None
+    except ssl.SSLError as exc:
+        raise ConfigError(f"cannot load TLS certificate/key/CA: {exc.reason or exc}") from None
+    return ctx
+
+
+def peer_identity(cert: dict[str, Any] | None, mode: str = "cn") -> str | None:
+    """The client identity from a verified peer certificate (``ssl.getpeercert()`` form)."""
+    if not cert:
+        return None
+    if mode == "san":
+        for _kind, value in cert.get("subjectAltName", ()):
+            return str(value)
+        return None
+    for rdn in cert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
+
+
+def _handshake_reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        return str(exc.reason or type(exc).__name__)
+    if isinstance(exc, TimeoutError):
+        return "handshake timeout"
+    return type(exc).__name__
+
+
+# -- server ---------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Connection:
+    """One client connection, tracked by ServerState."""
+
+    task: asyncio.Task[Any]
+    peer: str
+    identity: str | None = None
+    busy: bool = False  # a request is being received, processed or answered
+    requests: int = 0
+
+
+@dataclass
+class ServerState:
+    """Shared, observable state of a running Server (uvicorn's ServerState)."""
+
+    connections: set[Connection] = field(default_factory=set)
+    total_connections: int = 0
+    total_requests: int = 0
+    refused_handshakes: int = 0
+    closing: bool = False
+
+
+class Server:
+    """Serves ``handler`` over mutual TLS. ``start`` binds, ``shutdown`` drains."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        handler: RequestHandler,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.config = config
+        self.handler = handler
+        self.ssl_context = ssl_context or build_ssl_context(config.tls)
+        self.state = ServerState()
+        self._server: asyncio.Server | None = None
+        workers = config.limits.workers
+        self._executor = (
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="keyshelf-engine") if workers else None
+        )
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (useful with port 0)."""
+        assert self._server is not None and self._server.sockets, "server not started"
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        """Bind and start accepting. Raises OSError if the address is unavailable."""
+        self._server = await asyncio.start_server(
+            self._on_connect, self.config.host, self.config.port, reuse_address=True
+        )
+        log.info(
+            "listening",
+            extra={
+                "fields": {
+                    "host": self.config.host,
+                    "port": self.port,
+                    "tls_min": self.config.tls.minimum_version,
+                    "workers": self.config.limits.workers,
+                    "max_connections": self.config.limits.max_connections,
+                }
+            },
+        )
+
+    async def shutdown(self) -> None:
+        """Stop accepting, drain in-flight requests, cancel after shutdown_timeout."""
+        state = self.state
+        if state.closing:
+            return
+        state.closing = True
+        if self._server is not None:
+            self._server.close()
+        for conn in list(state.connections):
+            if not conn.busy:
+                conn.task.cancel()
+        tasks = [c.task for c in state.connections]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.config.limits.shutdown_timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning("shutdown cancelled requests", extra={"fields": {"count": len(pending)}})
+                await asyncio.wait(pending, timeout=5)
+        if self._executor is not None:
+            # Engine calls of cancelled connections may still be running: let them finish.
+            await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown, True)
+        log.info(
+            "stopped",
+            extra={
+                "fields": {
+                    "connections": state.total_connections,
+                    "requests": state.total_requests,
+                    "refused_handshakes": state.refused_handshakes,
+                }
+            },
+        )
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Start, run until ``stop`` is set, then shut down."""
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.shutdown()
+
+    # -- one connection -------------------------------------------------------------------
+
+    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        state = self.state
+        peername = writer.get_extra_info("peername")
+        peer = f"{peername[0]}:{peername[1]}" if peername else "?"
+        if state.closing or len(state.connections) >= self.config.limits.max_connections:
+            log.warning(
+                "connection refused",
+                extra={
+                    "fields": {
+                        "peer": peer,
+                        "reason": "shutting down" if state.closing else "max connections",
+                    }
+                },
+            )
+            writer.transport.abort()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        conn = Connection(task, peer)
+        state.connections.add(conn)
+        state.total_connections += 1
+        try:
+            await self._serve_connection(conn, reader, writer)
+        except asyncio.CancelledError:
+            pass  # shutdown; the transport is aborted below
+        except (ConnectionError, ssl.SSLError, OSError) as exc:
+            log.info("connection lost", extra={"fields": {"peer": peer, "error": type(exc).__name__}})
+        except Exception:
+            log.error("connection failed", exc_info=True, extra={"fields": {"peer": peer}})
+        finally:
+            state.connections.discard(conn)
+            writer.transport.abort()
+
+    async def _serve_connection(
+        self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        limits = self.config.limits
+        try:
+            await writer.start_tls(self.ssl_context, ssl_handshake_timeout=limits.handshake_timeout)
+        except (ssl.SSLError, TimeoutError, ConnectionError, OSError) as exc:
+            self.state.refused_handshakes += 1
+            log.warning(
+                "handshake refused", extra={"fields": {"peer": conn.peer, "reason": _handshake_reason(exc)}}
+            )
+            return
+        identity = peer_identity(writer.get_extra_info("peercert"), self.config.tls.identity)
+        if identity is None:
+            self.state.refused_handshakes += 1
+            log.warning(
+                "handshake refused",
+                extra={
+                    "fields": {"peer": conn.peer, "reason": f"certificate has no {self.config.tls.identity}"}
+                },
+            )
+            return
+        conn.identity = identity
+        ssl_object = writer.get_extra_info("ssl_object")
+        log.info(
+            "connected",
+            extra={
+                "fields": {
+                    "peer": conn.peer,
+                    "client": identity,
+                    "tls": ssl_object.version() if ssl_object else None,
+                    "cipher": (writer.get_extra_info("cipher") or ("?",))[0],
+                }
+            },
+        )
+        loop = asyncio.get_running_loop()
+        framer = Framer(limits.max_message_size, expect_tags={Tag.REQUEST_MESSAGE})
+        deadline: float | None = None  # read deadline of the message being received
+        while True:
+            if framer.buffered == 0:
+                deadline = None
+                conn.busy = False
+                if self.state.closing:
+                    return
+                cm = asyncio.timeout(limits.idle_timeout)
+            else:
+                if deadline is None:
+                    deadline = loop.time() + limits.read_timeout
+                cm = asyncio.timeout_at(deadline)
+            try:
+                async with cm:
+                    data = await reader.read(READ_CHUNK)
+            except TimeoutError:
+                reason = "idle timeout" if deadline is None else "read timeout"
+                log.info(
+                    "connection dropped",
+                    extra={"fields": {"peer": conn.peer, "client": identity, "reason": reason}},
+                )
+                return
+            if not data:
+                if framer.buffered:
+                    log.info(
+                        "connection dropped",
+                        extra={
+                            "fields": {"peer": conn.peer, "client": identity, "reason": "truncated message"}
+                        },
+                    )
+                return
+            conn.busy = True
+            if deadline is None:
+                deadline = loop.time() + limits.read_timeout
+            try:
+                messages = framer.feed(data)
+            except DecodeError as exc:
+                # The stream cannot be split any more: answer Invalid Message, then close.
+                log.info(
+                    "connection dropped",
+                    extra={"fields": {"peer": conn.peer, "client": identity, "reason": f"framing: {exc}"}},
+                )
+                await self._answer(conn, writer, data[:READ_CHUNK], identity)
+                return
+            for message in messages:
+                if not await self._answer(conn, writer, message, identity):
+                    return
+            if messages:
+                deadline = None  # a partial remainder starts its own clock at the next read
+
+    async def _answer(
+        self, conn: Connection, writer: asyncio.StreamWriter, data: bytes, identity: str
+    ) -> bool:
+        """Run one request through the engine and write the response. False: close."""
+        start = time.perf_counter()
+        try:
+            if self._executor is not None:
+                loop = asyncio.get_running_loop()
+                response, summary = await loop.run_in_executor(
+                    self._executor, self.handler.handle_logged, data, identity
+                )
+            else:
+                response, summary = self.handler.handle_logged(data, identity)
+        except Exception:
+            # The engine contract says it never raises; if it does, nothing can be answered.
+            log.error(
+                "engine failed", exc_info=True, extra={"fields": {"peer": conn.peer, "client": identity}}
+            )
+            return False
+        # Logged and counted before the write, so a client holding its response can rely on both.
+        log.info(
+            "request",
+            extra={
+                "fields": {
+                    "client": identity,
+                    "peer": conn.peer,
+                    "version": summary.version,
+                    "items": [
+                        {
+                            "op": item.operation,
+                            "uid": list(item.unique_identifiers),
+                            "result": item.status,
+                            "reason": item.reason,
+                        }
+                        for item in summary.items
+                    ],
+                    "bytes_in": len(data),
+                    "bytes_out": len(response),
+                    "ms": round((time.perf_counter() - start) * 1000.0, 3),
+                }
+            },
+        )
+        conn.requests += 1
+        self.state.total_requests += 1
+        writer.write(response)
+        try:
+            async with asyncio.timeout(self.config.limits.read_timeout):
+                await writer.drain()
+        except TimeoutError:
+            log.info(
+                "connection dropped",
+                extra={"fields": {"peer": conn.peer, "client": identity, "reason": "write timeout"}},
+            )
+            return False
+        return True
+
+
+# -- the whole process ------------------------------------------------------------------------
+
+
+def build_handler(config: ServerConfig) -> tuple[RequestHandler, Callable[[], None]]:
+    """Open the store (KEK from config) and build the engine; returns (engine, close)."""
+    from profiles.engine import Engine
+    from profiles.keyprotect import KeyProtector
+    from profiles.store import open_store
+
+    url = config.store_url
+    protector = KeyProtector.from_file(config.kek_file) if config.kek_file is not None else None
+    if protector is None and not url.startswith("memory:"):
+        raise ConfigError("keys.kek_file must be configured: key material is stored wrapped")
+    store = open_store(url, protector)
+    try:
+        engine = Engine(config, store, protector)
+    except BaseException:
+        store.close()
+        raise
+    return engine, store.close
+
+
+async def serve(
+    config: ServerConfig,
+    *,
+    handler: RequestHandler | None = None,
+    stop: asyncio.Event | None = None,
+    install_signal_handlers: bool = True,
+) -> None:
+    """Run a server until SIGTERM/SIGINT (or ``stop``), then drain and close the store."""
+    close: Callable[[], None] = lambda: None  # noqa: E731
+    if handler is None:
+        handler, close = build_handler(config)
+    try:
+        server = Server(config, handler)
+        stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        if install_signal_handlers:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            await server.serve(stop)
+        finally:
+            if install_signal_handlers:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    with contextlib.suppress(ValueError, RuntimeError):
+                        loop.remove_signal_handler(sig)
+    finally:
+        close()

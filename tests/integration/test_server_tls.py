@@ -1,0 +1,160 @@
+"""Mutual TLS on loopback with generated certificates (kmip-digest §3.4).
+
+The server runs with the EchoHandler fake engine, so these tests are about the transport:
+who gets in, with which identity, over which TLS versions. With TLS 1.3 a client finishes its
+side of the handshake before the server has checked the client certificate, so a refusal
+may surface on the client's first read instead of in ``wrap_socket``: ``refused()`` accepts both.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from profiles.config import ServerConfig
+from tests.integration.conftest import (
+    EchoHandler,
+    Pki,
+    ServerThread,
+    echo_identity,
+    request,
+    roundtrip,
+    tls_connect,
+)
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def echo_server(make_config: Callable[..., ServerConfig]) -> Iterator[ServerThread]:
+    with ServerThread(make_config(), EchoHandler()) as running:
+        yield running
+
+
+def refused(port: int, ctx: ssl.SSLContext) -> bool:
+    """True if the server refuses this client: handshake error, or closed before answering."""
+    try:
+        sock = tls_connect(port, ctx)
+    except (ssl.SSLError, ConnectionError):
+        return True
+    with sock:
+        try:
+            roundtrip(sock, request())
+        except (ssl.SSLError, ConnectionError):
+            return True
+    return False
+
+
+def test_valid_client_served_with_cn_identity(echo_server: ServerThread, pki: Pki) -> None:
+    for name in ("client-a", "client-b"):
+        with tls_connect(echo_server.port, pki.client_context(name)) as sock:
+            assert echo_identity(roundtrip(sock, request())) == name
+            assert echo_identity(roundtrip(sock, request("again"))) == name  # persistent connection
+    assert echo_server.state.total_requests == 4
+    assert echo_server.state.refused_handshakes == 0
+
+
+def test_no_client_certificate_refused(echo_server: ServerThread, pki: Pki) -> None:
+    assert refused(echo_server.port, pki.client_context(None))
+    assert echo_server.state.total_requests == 0
+
+
+def test_certificate_from_another_ca_refused(echo_server: ServerThread, pki: Pki) -> None:
+    """The rogue certificate even carries CN=client-a: the CA is what counts."""
+    assert refused(echo_server.port, pki.client_context("rogue"))
+    assert echo_server.state.total_requests == 0
+
+
+def test_expired_certificate_refused(echo_server: ServerThread, pki: Pki) -> None:
+    assert refused(echo_server.port, pki.client_context("expired"))
+    assert echo_server.state.total_requests == 0
+
+
+def test_refusals_are_logged_with_a_reason(
+    echo_server: ServerThread, pki: Pki, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="keyshelf.server")
+    assert refused(echo_server.port, pki.client_context("expired"))
+    # Wait for the server-side record without timing anything: the refusal count is set
+    # just before the log call, so poll the count, then read the log.
+    assert wait_for(lambda: echo_server.state.refused_handshakes == 1)
+    reasons = [r.fields["reason"] for r in caplog.records if r.getMessage() == "handshake refused"]  # type: ignore[attr-defined]
+    assert any("expired" in reason for reason in reasons), reasons
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning")
+def test_tls_1_1_client_refused(echo_server: ServerThread, pki: Pki) -> None:
+    """A client limited to TLS 1.1. The local OpenSSL (3.x) will not offer TLS 1.1 at its
+    default security level, so the client is lowered to @SECLEVEL=0 to send a real TLS 1.1
+    ClientHello; the server must refuse it (and counts the refused handshake)."""
+    ctx = pki.client_context("client-a", maximum=ssl.TLSVersion.TLSv1_1)
+    ctx.set_ciphers("ALL:@SECLEVEL=0")
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        tls_connect(echo_server.port, ctx).close()
+    assert wait_for(lambda: echo_server.state.refused_handshakes == 1)
+    assert echo_server.state.total_requests == 0
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_tls_1_2_and_1_3_accepted(echo_server: ServerThread, pki: Pki, version: ssl.TLSVersion) -> None:
+    ctx = pki.client_context("client-b", minimum=version, maximum=version)
+    with tls_connect(echo_server.port, ctx) as sock:
+        assert (
+            sock.version() == {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
+        )
+        assert echo_identity(roundtrip(sock, request())) == "client-b"
+
+
+def test_basic_authentication_suite_rsa_cbc_sha256_offered(
+    tmp_path_factory: pytest.TempPathFactory, kek_file: object
+) -> None:
+    """Profiles 1.4 §3.1 (kmip-digest §3.4): TLS_RSA_WITH_AES_256_CBC_SHA256 must be accepted
+    (it needs an RSA server certificate, which `keyshelf-server init` writes)."""
+    from tests.integration.conftest import config_for, make_pki
+
+    rsa = make_pki(tmp_path_factory.mktemp("rsa-pki"), key_type="rsa")
+    with ServerThread(config_for(rsa, tmp_path_factory.mktemp("d"), None), EchoHandler()) as running:
+        ctx = rsa.client_context("client-a", maximum=ssl.TLSVersion.TLSv1_2)
+        ctx.set_ciphers("AES256-SHA256")
+        with tls_connect(running.port, ctx) as sock:
+            cipher = sock.cipher()
+            assert cipher is not None and cipher[0] == "AES256-SHA256"
+            assert echo_identity(roundtrip(sock, request())) == "client-a"
+
+
+def test_san_identity_mode(make_config: Callable[..., ServerConfig], pki: Pki) -> None:
+    with ServerThread(make_config(identity="san"), EchoHandler()) as running:
+        with tls_connect(running.port, pki.client_context("san-client")) as sock:
+            assert echo_identity(roundtrip(sock, request())) == "urn:keyshelf:library-7"
+        # A certificate without any subjectAltName has no identity in this mode: refused.
+        assert refused(running.port, pki.client_context("client-a"))
+
+
+def test_one_log_line_per_request(
+    echo_server: ServerThread, pki: Pki, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="keyshelf.server")
+    with tls_connect(echo_server.port, pki.client_context("client-b")) as sock:
+        for i in range(3):
+            roundtrip(sock, request(f"r{i}"))
+    lines = [r for r in caplog.records if r.getMessage() == "request"]
+    assert len(lines) == 3
+    fields = lines[0].fields  # type: ignore[attr-defined]
+    assert fields["client"] == "client-b"
+    assert fields["items"] == [{"op": "Echo", "uid": ["client-b"], "result": "Success", "reason": None}]
+    assert fields["ms"] >= 0 and fields["bytes_in"] == len(request("r0"))
+
+
+def wait_for(predicate: Callable[[], bool], limit: float = 10.0) -> bool:
+    """Poll ``predicate`` until true or ``limit`` seconds passed (a bound, not a measurement)."""
+    import time
+
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
