@@ -1,0 +1,347 @@
+"""What every operation handler shares: the engine configuration, the per-batch context,
+payload helpers and the loaded managed object.
+
+A handler is ``(ctx: Context, payload: Item) -> list[Item]``: it reads the Request Payload
+Item and returns the children of the Response Payload. It raises :class:`KmipError` to fail
+(the batch loop turns it into Result Status / Result Reason, SPEC-1.4 §11).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from agent.errors import KmipError
+from agent.spec import (
+    V2_0,
+    ItemType,
+    ObjectType,
+    Operation,
+    ResultReason,
+    State,
+    Tag,
+    UniqueIdentifier,
+    Version,
+)
+from agent.ttlv import Item, decode, encode
+from profiles.attrs import (
+    Attr,
+    AttrError,
+    AttrSet,
+    attr_from_v1,
+    attr_from_v2,
+    attr_to_v1,
+    attr_to_v2,
+    index_rows,
+)
+from profiles.catalog import DEFAULT_PROFILES, Catalog
+from profiles.policy import Policy
+from profiles.store.base import ObjectRecord, Storage
+
+R = ResultReason
+
+Handler = Callable[["Context", Item], list[Item]]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """The engine's settings (the server maps its ServerConfig onto this)."""
+
+    profiles: tuple[str, ...] = DEFAULT_PROFILES
+    admins: frozenset[str] = frozenset()
+    vendor_identification: str = "keyshelf"
+    server_information: str | None = None  # None: an empty Server Information structure
+    # Query Application Namespaces (SPEC-1.4 §4.25); the tape profile's namespaces (TLP §2.4)
+    application_namespaces: tuple[str, ...] = ("LIBRARY-LTO", "LIBRARY-LTO4", "LIBRARY-LTO5", "LIBRARY-LTO6")
+    lease_time: int = 3600  # seconds, the Lease Time the server grants (SPEC-1.4 §3.20)
+    max_batch_items: int = 256  # TLP §2.3 requires at least 32
+    max_attributes: int = 1024  # instances per object (TLP 2.x: >= 32 vendor attributes)
+    max_text: int = 65536  # characters per attribute name / text value (TLP: >= 255)
+    max_locate_items: int = 10000  # upper bound of a Locate answer without Maximum Items
+
+
+@dataclass
+class Services:
+    """The long-lived things handlers use."""
+
+    config: EngineConfig
+    store: Storage
+    catalog: Catalog
+    policy: Policy
+    clock: Callable[[], float] = time.time
+    random: Callable[[int], bytes] = field(default=lambda n: __import__("os").urandom(n))
+    new_uid: Callable[[], str] = field(default=lambda: str(__import__("uuid").uuid4()))
+
+
+def fail(reason: ResultReason, message: str) -> KmipError:
+    """A KmipError with ``reason`` (mapped to the peer's version by the batch loop)."""
+    return KmipError(message, reason)
+
+
+# --------------------------------------------------------------------------------------------
+# Payload helpers
+# --------------------------------------------------------------------------------------------
+
+
+def children(item: Item | None, tag: int) -> list[Item]:
+    if item is None or item.type != ItemType.STRUCTURE:
+        return []
+    return [c for c in item.value if c.tag == tag]
+
+
+def one(item: Item | None, tag: int, *, kind: ItemType | None = None) -> Item | None:
+    """The single child ``tag`` of ``item``; a repeated field is Invalid Message (SPEC-1.4 §11.1)."""
+    found = children(item, tag)
+    if not found:
+        return None
+    if len(found) > 1:
+        raise fail(R.INVALID_MESSAGE, "field repeated")
+    if kind is not None and found[0].type != kind:
+        raise fail(R.INVALID_MESSAGE, "field has the wrong item type")
+    return found[0]
+
+
+def one_int(item: Item | None, tag: int) -> int | None:
+    c = one(item, tag)
+    if c is None:
+        return None
+    if not isinstance(c.value, int) or isinstance(c.value, bool):
+        raise fail(R.INVALID_MESSAGE, "field has the wrong item type")
+    return int(c.value)
+
+
+def one_text(item: Item | None, tag: int) -> str | None:
+    c = one(item, tag, kind=ItemType.TEXT_STRING)
+    return None if c is None else str(c.value)
+
+
+def text(tag: int, value: str) -> Item:
+    return Item(tag, ItemType.TEXT_STRING, value)
+
+
+def enum(tag: int, value: int) -> Item:
+    return Item(tag, ItemType.ENUMERATION, int(value))
+
+
+def integer(tag: int, value: int) -> Item:
+    return Item(tag, ItemType.INTEGER, int(value))
+
+
+def boolean(tag: int, value: bool) -> Item:
+    return Item(tag, ItemType.BOOLEAN, bool(value))
+
+
+def date(tag: int, value: int) -> Item:
+    return Item(tag, ItemType.DATE_TIME, int(value))
+
+
+def struct(tag: int, items: Iterable[Item]) -> Item:
+    return Item(tag, ItemType.STRUCTURE, tuple(items))
+
+
+def uid_item(uid: str) -> Item:
+    return text(Tag.UNIQUE_IDENTIFIER, uid)
+
+
+# --------------------------------------------------------------------------------------------
+# Managed objects
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ManagedObject:
+    """A stored object opened for one operation: its record, attributes and effective state."""
+
+    rec: ObjectRecord
+    attrs: AttrSet
+
+    @property
+    def uid(self) -> str:
+        return self.rec.uid
+
+    @property
+    def object_type(self) -> int:
+        return self.rec.object_type
+
+    @property
+    def state(self) -> State:
+        return State(self.rec.state)
+
+    def material_item(self) -> Item | None:
+        return None if self.rec.material is None else decode(self.rec.material)
+
+    def set_material(self, item: Item | None) -> None:
+        self.rec.material = None if item is None else encode(item)
+
+
+def has_state(object_type: int) -> bool:
+    """Templates have no State (SPEC-1.4 §3.22 applies to cryptographic objects)."""
+    return object_type != ObjectType.TEMPLATE
+
+
+def effective_state(stored: int, attrs: AttrSet, now: int) -> int:
+    """The state at ``now``: a future Activation / Deactivation Date takes effect when it
+    arrives (SPEC-1.4 §3.22 transitions 4 and 6: "Activation Date has been reached",
+    "Deactivation Date has been reached")."""
+    state = stored
+    if state == State.PRE_ACTIVE:
+        act = attrs.value("Activation Date")
+        if isinstance(act, int) and act <= now:
+            state = State.ACTIVE
+    if state == State.ACTIVE:
+        deact = attrs.value("Deactivation Date")
+        if isinstance(deact, int) and deact <= now:
+            state = State.DEACTIVATED
+    return state
+
+
+# --------------------------------------------------------------------------------------------
+# Per-batch context
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """One request message being processed: version, identity, time, ID Placeholder."""
+
+    services: Services
+    version: Version
+    identity: str
+    now: int
+    placeholder: str | None = None
+    # 2.x Unique Identifier enumerations / integers (SPEC-2.1 §11.58): what earlier items returned
+    by_operation: dict[int, str] = field(default_factory=dict)
+    returned: list[str] = field(default_factory=list)
+    # the current item's object ids, for the request log
+    touched: list[str] = field(default_factory=list)
+    operation: Operation = Operation.QUERY
+
+    @property
+    def v2(self) -> bool:
+        return self.version >= V2_0
+
+    @property
+    def store(self) -> Storage:
+        return self.services.store
+
+    @property
+    def config(self) -> EngineConfig:
+        return self.services.config
+
+    @property
+    def is_admin(self) -> bool:
+        return self.services.policy.is_admin(self.identity)
+
+    # ---- identifiers ----
+    def set_placeholder(self, uid: str | None, op: Operation | None = None) -> None:
+        """SPEC-1.4 §4 / SPEC-2.1 §6.1: operations returning one Unique Identifier set the ID
+        Placeholder; a Locate matching several objects empties it."""
+        self.placeholder = uid
+        if uid is not None:
+            self.returned.append(uid)
+            if op is not None:
+                self.by_operation[int(op)] = uid
+
+    def request_uid(self, payload: Item | None, *, required: bool = True) -> str | None:
+        """The Unique Identifier of the request, or the ID Placeholder when it is omitted."""
+        item = one(payload, Tag.UNIQUE_IDENTIFIER)
+        if item is None:
+            if self.placeholder is None and required:
+                raise fail(R.OBJECT_NOT_FOUND, "no Unique Identifier and no ID Placeholder")
+            return self.placeholder
+        if item.type == ItemType.TEXT_STRING:
+            return str(item.value)
+        if self.v2 and item.type == ItemType.ENUMERATION:
+            return self._uid_from_enum(int(item.value))
+        if self.v2 and item.type == ItemType.INTEGER:
+            # SPEC-2.1 §11.58: n-th Unique Identifier returned in this batch; negative from the end
+            n = int(item.value)
+            try:
+                return self.returned[n]
+            except IndexError:
+                raise fail(R.OBJECT_NOT_FOUND, "no such earlier Unique Identifier") from None
+        raise fail(R.INVALID_MESSAGE, "Unique Identifier has the wrong item type")
+
+    def _uid_from_enum(self, value: int) -> str:
+        mapping = {
+            UniqueIdentifier.CREATE: Operation.CREATE,
+            UniqueIdentifier.REGISTER: Operation.REGISTER,
+            UniqueIdentifier.LOCATE: Operation.LOCATE,
+            UniqueIdentifier.RE_KEY: Operation.RE_KEY,
+        }
+        if value == UniqueIdentifier.ID_PLACEHOLDER:
+            uid = self.placeholder
+        else:
+            op = mapping.get(value)  # type: ignore[call-overload]
+            uid = None if op is None else self.by_operation.get(int(op))
+        if uid is None:
+            raise fail(R.OBJECT_NOT_FOUND, "ID Placeholder is empty")
+        return uid
+
+    # ---- objects ----
+    def open(self, uid: str, *, archived_ok: bool = False) -> ManagedObject:
+        """Load an object the caller may use. Unknown objects and objects of other owners are
+        both Item Not Found / Object Not Found, so their existence does not leak."""
+        rec = self.store.load(uid)
+        if rec is None or not self.services.policy.may_access(self.identity, rec.owner):
+            raise fail(R.OBJECT_NOT_FOUND, "object not found")
+        if rec.archived and not archived_ok:
+            raise fail(R.OBJECT_ARCHIVED, "object is archived")
+        attrs = AttrSet.from_bytes(rec.attributes)
+        if has_state(rec.object_type):
+            state = effective_state(rec.state, attrs, self.now)
+            if state != rec.state:
+                rec.state = state
+                attrs.set("State", enum(Tag.STATE, state))
+        self.touched.append(uid)
+        return ManagedObject(rec, attrs)
+
+    def save(self, obj: ManagedObject, *, changed: bool = True) -> None:
+        """Write back; ``changed`` sets Last Change Date (SPEC-1.4 §3.38)."""
+        if changed:
+            obj.attrs.set("Last Change Date", date(Tag.LAST_CHANGE_DATE, self.now))
+        if has_state(obj.object_type):
+            obj.rec.state = effective_state(obj.rec.state, obj.attrs, self.now)
+            obj.attrs.set("State", enum(Tag.STATE, obj.rec.state))
+        obj.rec.attributes = obj.attrs.to_bytes()
+        obj.rec.index = index_rows(obj.attrs)
+        self.store.update(obj.rec)
+
+    # ---- attributes in and out ----
+    def attr_in(self, item: Item) -> Attr:
+        """One attribute of the request (1.x Attribute structure or 2.x tagged item)."""
+        try:
+            attr = attr_from_v2(item, self.version) if self.v2 else attr_from_v1(item, self.version)
+        except AttrError as exc:
+            if exc.kind == "type":
+                raise fail(R.INVALID_ATTRIBUTE_VALUE, "attribute value has the wrong type") from None
+            raise fail(R.INVALID_ATTRIBUTE, "attribute not known to this version") from None
+        if len(attr.name) > self.config.max_text:
+            raise fail(R.INVALID_ATTRIBUTE, "attribute name too long")
+        if attr.value.type == ItemType.TEXT_STRING and len(attr.value.value) > self.config.max_text:
+            raise fail(R.INVALID_ATTRIBUTE_VALUE, "attribute value too long")
+        return attr
+
+    def attrs_out(self, attrs: Sequence[Attr]) -> list[Item]:
+        """Attributes for a response payload: 1.x a list of Attribute structures, 2.x one
+        Attributes structure (SPEC-2.1 §7.1)."""
+        if self.v2:
+            return [struct(Tag.ATTRIBUTES, (attr_to_v2(a) for a in attrs))]
+        return [attr_to_v1(a) for a in attrs]
+
+    def attr_out(self, attr: Attr) -> Item:
+        return attr_to_v2(attr) if self.v2 else attr_to_v1(attr)
+
+
+def check_object_type(ctx: Context, value: int) -> ObjectType:
+    """An Object Type the claimed profiles handle in this version, else Invalid Field (SPEC-1.4
+    Table 328 "Object Type is not recognized") / Operation Not Supported for known but
+    unclaimed types (the profile-limited server)."""
+    try:
+        ot = ObjectType(value)
+    except ValueError:
+        raise fail(R.INVALID_FIELD, "Object Type is not recognized") from None
+    if not ctx.services.catalog.supports_object_type(ot, ctx.version):
+        raise fail(R.INVALID_FIELD, "Object Type is not supported by this server")
+    return ot

@@ -1,0 +1,81 @@
+"""Create (SPEC-1.4 §4.1; SPEC-2.1 §6.1.3): the server generates a symmetric key (or, in 2.x,
+Secret Data) from the client's attributes."""
+
+from __future__ import annotations
+
+from agent.spec import (
+    V2_0,
+    ItemType,
+    KeyFormatType,
+    ObjectType,
+    Operation,
+    ResultReason,
+    SecretDataType,
+    Tag,
+)
+from agent.ttlv import Item
+from profiles.operations.base import (
+    Context,
+    Handler,
+    check_object_type,
+    enum,
+    fail,
+    integer,
+    one,
+    struct,
+    uid_item,
+)
+from profiles.operations.objects import (
+    check_client_attributes,
+    generate_symmetric,
+    insert_object,
+    request_attributes,
+    symmetric_key_item,
+)
+
+R = ResultReason
+
+
+def create(ctx: Context, payload: Item) -> list[Item]:
+    ot_item = one(payload, Tag.OBJECT_TYPE, kind=ItemType.ENUMERATION)
+    if ot_item is None:
+        raise fail(R.INVALID_MESSAGE, "Object Type is required")
+    ot = check_object_type(ctx, int(ot_item.value))
+    creatable = {ObjectType.SYMMETRIC_KEY} | ({ObjectType.SECRET_DATA} if ctx.version >= V2_0 else set())
+    if ot not in creatable:
+        raise fail(R.INVALID_FIELD if not ctx.v2 else R.INVALID_OBJECT_TYPE, "object type cannot be created")
+    attrs = check_client_attributes(
+        ctx, request_attributes(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES), ot
+    )
+    values = {a.name: a.value.value for a in attrs}
+    if ot == ObjectType.SYMMETRIC_KEY:
+        alg = values.get("Cryptographic Algorithm")
+        length = values.get("Cryptographic Length")
+        if not isinstance(alg, int) or not isinstance(length, int):
+            raise fail(R.MISSING_DATA, "Cryptographic Algorithm and Cryptographic Length are required")
+        obj = symmetric_key_item(generate_symmetric(ctx, alg, length), alg, length)
+    else:
+        length = values.get("Cryptographic Length", 256)
+        if not isinstance(length, int) or length <= 0 or length % 8 or length > 8192:
+            raise fail(R.INVALID_FIELD, "unsupported Cryptographic Length")
+        material = ctx.services.random(length // 8)
+        obj = struct(
+            Tag.SECRET_DATA,
+            (
+                enum(Tag.SECRET_DATA_TYPE, SecretDataType.SEED),
+                struct(
+                    Tag.KEY_BLOCK,
+                    (
+                        enum(Tag.KEY_FORMAT_TYPE, KeyFormatType.OPAQUE),
+                        struct(Tag.KEY_VALUE, (Item(Tag.KEY_MATERIAL, ItemType.BYTE_STRING, material),)),
+                    ),
+                ),
+            ),
+        )
+        attrs = [a for a in attrs if a.name != "Cryptographic Length"]
+    _ = integer
+    mo = insert_object(ctx, ot, attrs, obj, generated=True, op=Operation.CREATE)
+    return [enum(Tag.OBJECT_TYPE, ot), uid_item(mo.uid)]
+
+
+HANDLERS: dict[Operation, Handler] = {Operation.CREATE: create}

@@ -1,0 +1,98 @@
+"""Get (SPEC-1.4 §4.11; SPEC-2.1 §6.1.23): the managed object, in the Key Format Type asked for."""
+
+from __future__ import annotations
+
+from agent.spec import ItemType, KeyFormatType, ObjectType, Operation, ResultReason, Tag
+from agent.ttlv import Item
+from profiles.operations.base import Context, Handler, boolean, enum, fail, one, one_int, struct, uid_item
+from profiles.operations.objects import KEY_OBJECTS, key_block
+
+R = ResultReason
+KFT = KeyFormatType
+
+
+def _replace_block(obj: Item, block: Item) -> Item:
+    return struct(obj.tag, (block if c.tag == Tag.KEY_BLOCK else c for c in obj.value))
+
+
+def _with_format(block: Item, fmt: int, material: Item) -> Item:
+    out: list[Item] = []
+    for c in block.value:
+        if c.tag == Tag.KEY_FORMAT_TYPE:
+            out.append(enum(Tag.KEY_FORMAT_TYPE, fmt))
+        elif c.tag == Tag.KEY_VALUE:
+            kept = (
+                tuple(x for x in c.value if x.tag != Tag.KEY_MATERIAL) if c.type == ItemType.STRUCTURE else ()
+            )
+            out.append(struct(Tag.KEY_VALUE, (material, *kept)))
+        else:
+            out.append(c)
+    return struct(Tag.KEY_BLOCK, out)
+
+
+def convert(object_type: int, obj: Item, wanted: int | None) -> Item:
+    """The object in Key Format Type ``wanted``: symmetric keys convert between Raw and
+    Transparent Symmetric Key (SPEC-1.4 §2.1.7.1: Transparent Symmetric Key = {Key}); anything
+    else is Key Format Type Not Supported (SPEC-1.4 Table 338)."""
+    block = key_block(obj)
+    if wanted is None:
+        return obj
+    if block is None:
+        raise fail(R.KEY_FORMAT_TYPE_NOT_SUPPORTED, "object has no key format")
+    fmt_item = one(block, Tag.KEY_FORMAT_TYPE)
+    current = None if fmt_item is None else int(fmt_item.value)
+    if wanted == current:
+        return obj
+    kv = one(block, Tag.KEY_VALUE)
+    if object_type != ObjectType.SYMMETRIC_KEY or kv is None or kv.type != ItemType.STRUCTURE:
+        raise fail(R.KEY_FORMAT_TYPE_NOT_SUPPORTED, "conversion not supported")
+    material = one(kv, Tag.KEY_MATERIAL)
+    if material is None:
+        raise fail(R.KEY_FORMAT_TYPE_NOT_SUPPORTED, "conversion not supported")
+    if (
+        current == KFT.RAW
+        and wanted == KFT.TRANSPARENT_SYMMETRIC_KEY
+        and material.type == ItemType.BYTE_STRING
+    ):
+        new = struct(Tag.KEY_MATERIAL, (Item(Tag.KEY, ItemType.BYTE_STRING, material.value),))
+    elif (
+        current == KFT.TRANSPARENT_SYMMETRIC_KEY and wanted == KFT.RAW and material.type == ItemType.STRUCTURE
+    ):
+        key = one(material, Tag.KEY)
+        if key is None:
+            raise fail(R.KEY_FORMAT_TYPE_NOT_SUPPORTED, "conversion not supported")
+        new = Item(Tag.KEY_MATERIAL, ItemType.BYTE_STRING, key.value)
+    else:
+        raise fail(R.KEY_FORMAT_TYPE_NOT_SUPPORTED, "conversion not supported")
+    return _replace_block(obj, _with_format(block, wanted, new))
+
+
+def get(ctx: Context, payload: Item) -> list[Item]:
+    uid = ctx.request_uid(payload)
+    assert uid is not None
+    mo = ctx.open(uid)
+    obj = mo.material_item()
+    if obj is None:
+        # SPEC-2.1 BL-M-8-21: Object Destroyed; 1.x "the server only has attributes for this
+        # object" -> Illegal Operation (SPEC-1.4 Table 338), mapped by reason_for_version
+        raise fail(R.OBJECT_DESTROYED, "object has been destroyed")
+    if one(payload, Tag.KEY_WRAPPING_SPECIFICATION) is not None:
+        raise fail(R.FEATURE_NOT_SUPPORTED, "key wrapping is not supported")
+    if one(payload, Tag.KEY_COMPRESSION_TYPE) is not None:
+        raise fail(R.KEY_COMPRESSION_TYPE_NOT_SUPPORTED, "key compression is not supported")
+    if mo.object_type in KEY_OBJECTS:
+        # SPEC-1.4 §3.48 / §3.50, Table 338: Sensitive / not Extractable keys are not returned
+        # unwrapped (SPEC-2.1 BL-M-12-21)
+        if mo.attrs.value("Sensitive") is True:
+            raise fail(R.SENSITIVE, "object is sensitive")
+        if mo.attrs.value("Extractable") is False:
+            raise fail(R.NOT_EXTRACTABLE, "object is not extractable")
+    out = convert(mo.object_type, obj, one_int(payload, Tag.KEY_FORMAT_TYPE))
+    if mo.attrs.value("Fresh") is True:
+        # SPEC-1.4 §3.34: Fresh becomes False once the object has been retrieved (BL-M-13-21)
+        mo.attrs.set("Fresh", boolean(Tag.FRESH, False))
+        ctx.save(mo, changed=False)
+    return [enum(Tag.OBJECT_TYPE, mo.object_type), uid_item(mo.uid), out]
+
+
+HANDLERS: dict[Operation, Handler] = {Operation.GET: get}

@@ -1,0 +1,238 @@
+"""Lifecycle operations: Activate, Revoke, Destroy, Archive, Recover, Check, Obtain Lease,
+Get Usage Allocation (SPEC-1.4 §4.10, §4.17-4.24; SPEC-2.1 §6.1.2ff).
+
+The state machine is the table :data:`TRANSITIONS` (SPEC-1.4 §3.22 / SPEC-2.1 §4.57, "Only the
+transitions described above are permitted"); a refused transition is Wrong Key Lifecycle State
+in 2.x and Permission Denied in 1.x (SPEC-1.4 Tables 346 and 348, SKLC-M-2-14 / SKLC-M-2-21),
+the mapping being agent.errors.reason_for_version. Future Activation / Deactivation Dates are
+applied when an object is opened (operations.base.effective_state).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from agent.spec import (
+    ItemType,
+    ObjectType,
+    Operation,
+    ResultReason,
+    RevocationReasonCode,
+    State,
+    Tag,
+)
+from agent.ttlv import Item
+from profiles.operations.base import (
+    Context,
+    Handler,
+    ManagedObject,
+    date,
+    enum,
+    fail,
+    one,
+    one_int,
+    struct,
+    uid_item,
+)
+
+R = ResultReason
+S = State
+
+
+class Event(Enum):
+    ACTIVATE = "activate"
+    REVOKE = "revoke"  # any reason other than a compromise
+    COMPROMISE = "compromise"  # Revoke with Key Compromise / CA Compromise
+    DESTROY = "destroy"
+
+
+# (state, event) -> new state; SPEC-1.4 §3.22 transitions 2-10 (numbered in the comments)
+TRANSITIONS: dict[tuple[State, Event], State] = {
+    (S.PRE_ACTIVE, Event.ACTIVATE): S.ACTIVE,  # 4
+    (S.PRE_ACTIVE, Event.DESTROY): S.DESTROYED,  # 2
+    (S.PRE_ACTIVE, Event.COMPROMISE): S.COMPROMISED,  # 3
+    (S.ACTIVE, Event.COMPROMISE): S.COMPROMISED,  # 5
+    (S.ACTIVE, Event.REVOKE): S.DEACTIVATED,  # 6
+    (S.DEACTIVATED, Event.DESTROY): S.DESTROYED,  # 7
+    (S.DEACTIVATED, Event.COMPROMISE): S.COMPROMISED,  # 8
+    (S.DEACTIVATED, Event.REVOKE): S.DEACTIVATED,  # already revoked: no change
+    (S.COMPROMISED, Event.DESTROY): S.DESTROYED_COMPROMISED,  # 9
+    (S.COMPROMISED, Event.COMPROMISE): S.COMPROMISED,  # already compromised: no change
+    (S.DESTROYED, Event.COMPROMISE): S.DESTROYED_COMPROMISED,  # 10
+    (S.DESTROYED_COMPROMISED, Event.COMPROMISE): S.DESTROYED_COMPROMISED,
+}
+
+
+def next_state(state: State, event: Event) -> State:
+    """The state after ``event``, or a KmipError if the transition is not permitted."""
+    new = TRANSITIONS.get((state, event))
+    if new is None:
+        if state in (S.DESTROYED, S.DESTROYED_COMPROMISED):
+            raise fail(R.OBJECT_DESTROYED, "object has been destroyed")
+        raise fail(R.WRONG_KEY_LIFECYCLE_STATE, "operation not permitted in this state")
+    return new
+
+
+def _open(ctx: Context, payload: Item, *, archived_ok: bool = False) -> ManagedObject:
+    uid = ctx.request_uid(payload)
+    assert uid is not None
+    return ctx.open(uid, archived_ok=archived_ok)
+
+
+def activate(ctx: Context, payload: Item) -> list[Item]:
+    mo = _open(ctx, payload)
+    if mo.object_type == ObjectType.TEMPLATE:
+        raise fail(R.ILLEGAL_OPERATION, "object cannot be activated")  # SPEC-1.4 Table 346
+    mo.rec.state = next_state(mo.state, Event.ACTIVATE)
+    # SPEC-1.4 §4.19: the server sets the Activation Date to the time of the request
+    mo.attrs.set("Activation Date", date(Tag.ACTIVATION_DATE, ctx.now))
+    ctx.save(mo)
+    return [uid_item(mo.uid)]
+
+
+_COMPROMISE = {RevocationReasonCode.KEY_COMPROMISE, RevocationReasonCode.CA_COMPROMISE}
+
+
+def revoke(ctx: Context, payload: Item) -> list[Item]:
+    mo = _open(ctx, payload)
+    if mo.object_type == ObjectType.TEMPLATE:
+        raise fail(R.ILLEGAL_OPERATION, "object cannot be revoked")
+    reason = one(payload, Tag.REVOCATION_REASON, kind=ItemType.STRUCTURE)
+    code_item = one(reason, Tag.REVOCATION_REASON_CODE, kind=ItemType.ENUMERATION)
+    if reason is None or code_item is None:
+        raise fail(R.INVALID_MESSAGE, "Revocation Reason is required")
+    try:
+        code = RevocationReasonCode(int(code_item.value))
+    except ValueError:
+        raise fail(R.INVALID_FIELD, "Revocation Reason is not recognized") from None  # Table 347
+    compromise = code in _COMPROMISE
+    mo.rec.state = next_state(mo.state, Event.COMPROMISE if compromise else Event.REVOKE)
+    mo.attrs.set("Revocation Reason", struct(Tag.REVOCATION_REASON, reason.value))
+    if compromise:
+        # SPEC-1.4 §4.20: Compromise Date = now; Compromise Occurrence Date from the request,
+        # else the Initial Date (§3.29 "SHOULD default")
+        occurred = one(payload, Tag.COMPROMISE_OCCURRENCE_DATE)
+        when = int(occurred.value) if occurred is not None else mo.attrs.value("Initial Date")
+        if isinstance(when, int) and not mo.attrs.has("Compromise Occurrence Date"):
+            mo.attrs.set("Compromise Occurrence Date", date(Tag.COMPROMISE_OCCURRENCE_DATE, when))
+        if not mo.attrs.has("Compromise Date"):
+            mo.attrs.set("Compromise Date", date(Tag.COMPROMISE_DATE, ctx.now))
+    elif not isinstance(deact := mo.attrs.value("Deactivation Date"), int) or deact > ctx.now:
+        mo.attrs.set("Deactivation Date", date(Tag.DEACTIVATION_DATE, ctx.now))
+    ctx.save(mo)
+    return [uid_item(mo.uid)]
+
+
+def destroy(ctx: Context, payload: Item) -> list[Item]:
+    mo = _open(ctx, payload)
+    if mo.object_type == ObjectType.TEMPLATE:
+        if mo.rec.state == S.DESTROYED:
+            raise fail(R.OBJECT_DESTROYED, "object has been destroyed")
+        mo.rec.state = S.DESTROYED  # templates have no State attribute; the record still tracks it
+    else:
+        # SPEC-1.4 §4.21: only Pre-Active, Deactivated (and Compromised, transition 9) objects
+        if mo.state in (S.DESTROYED, S.DESTROYED_COMPROMISED):
+            raise fail(R.OBJECT_DESTROYED if ctx.v2 else R.PERMISSION_DENIED, "object has been destroyed")
+        mo.rec.state = next_state(mo.state, Event.DESTROY)
+        mo.attrs.set("Destroy Date", date(Tag.DESTROY_DATE, ctx.now))
+    mo.set_material(None)  # the value is gone; the metadata remains (SKLC-O-1, BL-M-9-21)
+    ctx.save(mo)
+    return [uid_item(mo.uid)]
+
+
+def archive(ctx: Context, payload: Item) -> list[Item]:
+    mo = _open(ctx, payload)
+    mo.rec.archived = True
+    mo.attrs.set("Archive Date", date(Tag.ARCHIVE_DATE, ctx.now))  # SPEC-1.4 §3.32
+    ctx.save(mo)
+    return [uid_item(mo.uid)]
+
+
+def recover(ctx: Context, payload: Item) -> list[Item]:
+    mo = _open(ctx, payload, archived_ok=True)
+    mo.rec.archived = False
+    ctx.save(mo)
+    ctx.set_placeholder(mo.uid, Operation.RECOVER)  # SPEC-2.1 §6.1: Recover sets the ID Placeholder
+    return [uid_item(mo.uid)]
+
+
+def check(ctx: Context, payload: Item) -> list[Item]:
+    """SPEC-1.4 §4.10: may the object be used as described? On refusal the ID Placeholder is
+    emptied; 2.x answers Incompatible Cryptographic Usage Mask (BL-M-2-21, BL-M-3-21)."""
+    mo = _open(ctx, payload)
+    mask = one_int(payload, Tag.CRYPTOGRAPHIC_USAGE_MASK)
+    lease = one_int(payload, Tag.LEASE_TIME)
+    count = one_int(payload, Tag.USAGE_LIMITS_COUNT)
+    if mask is not None:
+        have = mo.attrs.value("Cryptographic Usage Mask")
+        if not isinstance(have, int) or have & mask != mask:
+            ctx.placeholder = None
+            raise fail(R.INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK, "Check failed")
+    if lease is not None:
+        granted = mo.attrs.value("Lease Time")
+        if isinstance(granted, int) and lease > granted:
+            ctx.placeholder = None
+            raise fail(R.PERMISSION_DENIED, "Check failed")
+    if count is not None:
+        limits = mo.attrs.get("Usage Limits")
+        remaining = None if limits is None else one(limits.value, Tag.USAGE_LIMITS_COUNT)
+        if remaining is not None and count > int(remaining.value):
+            ctx.placeholder = None
+            raise fail(R.USAGE_LIMIT_EXCEEDED, "Check failed")
+    return [uid_item(mo.uid)]
+
+
+def obtain_lease(ctx: Context, payload: Item) -> list[Item]:
+    """SPEC-1.4 §4.17: a lease on an Active object, for the server's Lease Time."""
+    mo = _open(ctx, payload)
+    if mo.state != S.ACTIVE:
+        raise fail(R.WRONG_KEY_LIFECYCLE_STATE, "no lease for an object that is not Active")  # Table 344
+    lease = mo.attrs.value("Lease Time")
+    lease_time = lease if isinstance(lease, int) else ctx.config.lease_time
+    changed = mo.attrs.value("Last Change Date")
+    return [
+        uid_item(mo.uid),
+        Item(Tag.LEASE_TIME, ItemType.INTERVAL, lease_time),
+        date(Tag.LAST_CHANGE_DATE, changed if isinstance(changed, int) else ctx.now),
+    ]
+
+
+def get_usage_allocation(ctx: Context, payload: Item) -> list[Item]:
+    """SPEC-1.4 §4.18: take ``Usage Limits Count`` units from the object's Usage Limits."""
+    mo = _open(ctx, payload)
+    wanted = one_int(payload, Tag.USAGE_LIMITS_COUNT)
+    if wanted is None or wanted <= 0:
+        raise fail(R.INVALID_MESSAGE, "Usage Limits Count is required")  # Table 345
+    limits = mo.attrs.get("Usage Limits")
+    if limits is None:
+        raise fail(R.ILLEGAL_OPERATION, "object has no Usage Limits")  # Table 345
+    stop = mo.attrs.value("Protect Stop Date")
+    if mo.state != S.ACTIVE or (isinstance(stop, int) and stop <= ctx.now):
+        raise fail(R.WRONG_KEY_LIFECYCLE_STATE, "object cannot be used for protection now")
+    remaining = one(limits.value, Tag.USAGE_LIMITS_COUNT)
+    left = int(remaining.value) if remaining is not None else None
+    if left is not None and wanted > left:
+        raise fail(R.PERMISSION_DENIED if not ctx.v2 else R.USAGE_LIMIT_EXCEEDED, "usage allocation refused")
+    if remaining is not None and left is not None:
+        fields = [
+            Item(Tag.USAGE_LIMITS_COUNT, remaining.type, left - wanted)
+            if c.tag == Tag.USAGE_LIMITS_COUNT
+            else c
+            for c in limits.value.value
+        ]
+        mo.attrs.replace_at("Usage Limits", limits.index, struct(Tag.USAGE_LIMITS, fields))
+        ctx.save(mo)
+    return [uid_item(mo.uid)]
+
+
+HANDLERS: dict[Operation, Handler] = {
+    Operation.ACTIVATE: activate,
+    Operation.REVOKE: revoke,
+    Operation.DESTROY: destroy,
+    Operation.ARCHIVE: archive,
+    Operation.RECOVER: recover,
+    Operation.CHECK: check,
+    Operation.OBTAIN_LEASE: obtain_lease,
+    Operation.GET_USAGE_ALLOCATION: get_usage_allocation,
+}
+_ = enum

@@ -1,0 +1,416 @@
+"""Managed objects: reading request attributes, the attributes the server sets, key blocks.
+
+Shared by Create, Register and Re-key (SPEC-1.4 §4.1, §4.3, §4.4; SPEC-2.1 §6.1.3, §6.1.40,
+§6.1.43).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from agent.spec import (
+    CertificateType,
+    CryptographicAlgorithm,
+    HashingAlgorithm,
+    ItemType,
+    KeyFormatType,
+    ObjectType,
+    Operation,
+    ProtectionStorageMask,
+    ResultReason,
+    RNGAlgorithm,
+    State,
+    Tag,
+)
+from agent.ttlv import Item, encode
+from profiles.attrs import Attr, AttrSet, canonical, index_rows, rule_for
+from profiles.operations.base import (
+    Context,
+    ManagedObject,
+    boolean,
+    children,
+    date,
+    enum,
+    fail,
+    has_state,
+    integer,
+    one,
+    struct,
+    text,
+)
+from profiles.store.base import Condition, LocateQuery, ObjectRecord
+
+R = ResultReason
+OT = ObjectType
+
+# Object Type -> tag of the object structure in Register / Get payloads (SPEC-1.4 §2.2)
+OBJECT_TAGS: dict[int, int] = {
+    OT.CERTIFICATE: Tag.CERTIFICATE,
+    OT.SYMMETRIC_KEY: Tag.SYMMETRIC_KEY,
+    OT.PUBLIC_KEY: Tag.PUBLIC_KEY,
+    OT.PRIVATE_KEY: Tag.PRIVATE_KEY,
+    OT.SPLIT_KEY: Tag.SPLIT_KEY,
+    OT.TEMPLATE: Tag.TEMPLATE,
+    OT.SECRET_DATA: Tag.SECRET_DATA,
+    OT.OPAQUE_OBJECT: Tag.OPAQUE_OBJECT,
+    OT.PGP_KEY: Tag.PGP_KEY,
+}
+KEY_OBJECTS = {OT.SYMMETRIC_KEY, OT.PUBLIC_KEY, OT.PRIVATE_KEY, OT.SPLIT_KEY, OT.PGP_KEY, OT.SECRET_DATA}
+CRYPTO_OBJECTS = KEY_OBJECTS | {OT.CERTIFICATE}
+
+LIVE_STATES = [State.PRE_ACTIVE, State.ACTIVE, State.DEACTIVATED, State.COMPROMISED]
+
+
+# --------------------------------------------------------------------------------------------
+# Request attributes
+# --------------------------------------------------------------------------------------------
+
+
+def request_attributes(ctx: Context, payload: Item, carrier_1x: int, carrier_2x: int) -> list[Attr]:
+    """The attributes a Create/Register/Re-key request gives: 1.x Template-Attribute with
+    optional template references by Name (SPEC-1.4 §2.1.8), 2.x Attributes (SPEC-2.1 §7.1)."""
+    if ctx.v2:
+        carrier = one(payload, carrier_2x, kind=ItemType.STRUCTURE)
+        return [ctx.attr_in(i) for i in (carrier.value if carrier else ())]
+    carrier = one(payload, carrier_1x, kind=ItemType.STRUCTURE)
+    if carrier is None:
+        return []
+    out: list[Attr] = []
+    for ref in children(carrier, Tag.NAME):
+        out.extend(template_attributes(ctx, ref))
+    explicit = [ctx.attr_in(i) for i in children(carrier, Tag.ATTRIBUTE)]
+    # explicit single-instance attributes override the template's (SPEC-1.4 §2.1.8)
+    overridden = {a.name for a in explicit if (rule_for(a.name) and not rule_for(a.name).multi)}  # type: ignore[union-attr]
+    return [a for a in out if a.name not in overridden] + explicit
+
+
+def template_attributes(ctx: Context, name_item: Item) -> list[Attr]:
+    """The attributes held by the Template named ``name_item`` (1.x only)."""
+    value = one(name_item, Tag.NAME_VALUE)
+    if value is None:
+        raise fail(R.INVALID_FIELD, "template reference without Name Value")
+    uids = ctx.store.locate(
+        LocateQuery(
+            conditions=[Condition("Name/Name Value", key=canonical(value))],
+            object_types=[OT.TEMPLATE],
+            states=None,
+            owner=ctx.services.policy.locate_owner(ctx.identity),
+            archived=None,
+        )
+    )
+    if not uids:
+        raise fail(R.ITEM_NOT_FOUND, "template not found")  # SPEC-1.4 Table 328
+    tmpl = ctx.open(uids[0])
+    material = tmpl.material_item()
+    return [ctx.attr_in(i) for i in children(material, Tag.ATTRIBUTE)]
+
+
+def check_client_attributes(ctx: Context, attrs: Sequence[Attr], object_type: int) -> list[Attr]:
+    """Apply the attribute rules to what a client asks to set on a new object."""
+    out: list[Attr] = []
+    seen: dict[str, int] = {}
+    for a in attrs:
+        rule = rule_for(a.name)
+        if rule is None:
+            raise fail(R.INVALID_ATTRIBUTE, "unknown attribute")
+        if a.name == "Object Type":
+            if a.value.value != object_type:
+                raise fail(R.INVALID_FIELD, "Object Type does not match")
+            continue
+        if not rule.client_init:
+            raise fail(
+                R.INVALID_FIELD if not ctx.v2 else R.ATTRIBUTE_READ_ONLY, "attribute is set by the server"
+            )
+        seen[a.name] = seen.get(a.name, 0) + 1
+        if seen[a.name] > 1 and not rule.multi:
+            raise fail(
+                R.INVALID_FIELD if not ctx.v2 else R.ATTRIBUTE_SINGLE_VALUED, "attribute is single-valued"
+            )
+        out.append(a)
+    if len(out) > ctx.config.max_attributes:
+        raise fail(R.INDEX_OUT_OF_BOUNDS if not ctx.v2 else R.SERVER_LIMIT_EXCEEDED, "too many attributes")
+    names = [a for a in out if a.name == "Name"]
+    for i, n in enumerate(names):
+        if any(canonical(n.value) == canonical(m.value) for m in names[:i]):
+            raise fail(R.INVALID_FIELD if not ctx.v2 else R.NON_UNIQUE_NAME_ATTRIBUTE, "Name is not unique")
+        check_name_unique(ctx, n.value, exclude=None, v1_reason=R.INVALID_FIELD)
+    return [fill_application_data(ctx, a) for a in out]
+
+
+def name_value(name: Item) -> Item | None:
+    return one(name, Tag.NAME_VALUE) if name.type == ItemType.STRUCTURE else None
+
+
+def check_name_unique(ctx: Context, name: Item, *, exclude: str | None, v1_reason: ResultReason) -> None:
+    """Names SHALL be unique within the key management domain (SPEC-1.4 §3.2); destroyed
+    objects do not count. 1.x reason per operation (Tables 328/330: Invalid Field, 341/342:
+    Illegal Operation); 2.x Non Unique Name Attribute."""
+    value = name_value(name)
+    if value is None:
+        raise fail(R.INVALID_FIELD, "Name without Name Value")
+    uids = ctx.store.locate(
+        LocateQuery(conditions=[Condition("Name/Name Value", key=canonical(value))], states=None, owner=None)
+    )
+    for uid in uids:
+        if uid == exclude:
+            continue
+        rec = ctx.store.load(uid)
+        if rec is not None and rec.state not in (State.DESTROYED, State.DESTROYED_COMPROMISED):
+            raise fail(R.NON_UNIQUE_NAME_ATTRIBUTE if ctx.v2 else v1_reason, "Name is not unique")
+
+
+def fill_application_data(ctx: Context, a: Attr) -> Attr:
+    """SPEC-1.4 §3.36: a namespace without Application Data gets server-generated data if the
+    server supports the namespace, else Application Namespace Not Supported."""
+    if a.name != "Application Specific Information":
+        return a
+    ns = one(a.value, Tag.APPLICATION_NAMESPACE)
+    data = one(a.value, Tag.APPLICATION_DATA)
+    if ns is None:
+        raise fail(R.INVALID_FIELD, "Application Specific Information without namespace")
+    if data is not None:
+        return a
+    if str(ns.value) not in ctx.config.application_namespaces:
+        raise fail(R.APPLICATION_NAMESPACE_NOT_SUPPORTED, "application namespace not supported")
+    generated = ctx.services.random(16).hex().upper()  # TLP §1.1 hexadecimal numeric characters
+    value = struct(a.value.tag, (ns, text(Tag.APPLICATION_DATA, generated)))
+    return Attr(a.name, value, a.index)
+
+
+# --------------------------------------------------------------------------------------------
+# Key blocks
+# --------------------------------------------------------------------------------------------
+
+
+def key_block(obj: Item | None) -> Item | None:
+    return None if obj is None else one(obj, Tag.KEY_BLOCK)
+
+
+def key_material(block: Item) -> Item | None:
+    kv = one(block, Tag.KEY_VALUE)
+    if kv is None:
+        return None
+    if kv.type == ItemType.BYTE_STRING:  # wrapped key value
+        return kv
+    return one(kv, Tag.KEY_MATERIAL)
+
+
+def digest_of(object_type: int, obj: Item) -> Item | None:
+    """The Digest attribute of an object's value: SHA-256 over the key material (its bytes, or
+    its TTLV encoding for transparent structures), the opaque data or the certificate
+    (SPEC-1.4 §3.17)."""
+    data: bytes | None = None
+    kft: int | None = None
+    block = key_block(obj)
+    if block is not None:
+        fmt = one(block, Tag.KEY_FORMAT_TYPE)
+        kft = None if fmt is None else int(fmt.value)
+        mat = key_material(block)
+        if mat is not None:
+            data = bytes(mat.value) if mat.type == ItemType.BYTE_STRING else encode(mat)
+    elif object_type == OT.OPAQUE_OBJECT:
+        v = one(obj, Tag.OPAQUE_DATA_VALUE)
+        data = None if v is None else bytes(v.value)
+    elif object_type == OT.CERTIFICATE:
+        v = one(obj, Tag.CERTIFICATE_VALUE)
+        data = None if v is None else bytes(v.value)
+    if data is None:
+        return None
+    fields = [
+        enum(Tag.HASHING_ALGORITHM, HashingAlgorithm.SHA_256),
+        Item(Tag.DIGEST_VALUE, ItemType.BYTE_STRING, hashlib.sha256(data).digest()),
+    ]
+    if kft is not None:
+        fields.append(enum(Tag.KEY_FORMAT_TYPE, kft))
+    return struct(Tag.DIGEST, fields)
+
+
+# Symmetric key sizes the server generates (bits). Other algorithms take any multiple of 8.
+_SIZES: dict[str, frozenset[int]] = {
+    "AES": frozenset({128, 192, 256}),
+    "DES3": frozenset({112, 168, 192}),
+    "DES": frozenset({56, 64}),
+}
+
+
+_SIZE_NAMES: dict[int, str] = {
+    CryptographicAlgorithm.AES: "AES",
+    CryptographicAlgorithm.DES3: "DES3",
+    CryptographicAlgorithm.DES: "DES",
+}
+
+
+def generate_symmetric(ctx: Context, algorithm: int, length: int) -> bytes:
+    """Random key bytes for a Create of a symmetric key."""
+    name = _SIZE_NAMES.get(algorithm)
+    if length <= 0 or length > 8192:
+        raise fail(R.INVALID_FIELD, "unsupported Cryptographic Length")
+    if name is not None and length not in _SIZES[name]:
+        raise fail(R.INVALID_FIELD, "unsupported Cryptographic Length")
+    if name == "DES3":
+        nbytes = 24 if length != 112 else 16
+    elif name == "DES":
+        nbytes = 8
+    else:
+        if length % 8:
+            raise fail(R.INVALID_FIELD, "unsupported Cryptographic Length")
+        nbytes = length // 8
+    return ctx.services.random(nbytes)
+
+
+def symmetric_key_item(material: bytes, algorithm: int, length: int) -> Item:
+    return struct(
+        Tag.SYMMETRIC_KEY,
+        (
+            struct(
+                Tag.KEY_BLOCK,
+                (
+                    enum(Tag.KEY_FORMAT_TYPE, KeyFormatType.RAW),
+                    struct(Tag.KEY_VALUE, (Item(Tag.KEY_MATERIAL, ItemType.BYTE_STRING, material),)),
+                    enum(Tag.CRYPTOGRAPHIC_ALGORITHM, algorithm),
+                    integer(Tag.CRYPTOGRAPHIC_LENGTH, length),
+                ),
+            ),
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# New objects
+# --------------------------------------------------------------------------------------------
+
+
+def server_attributes(
+    ctx: Context, uid: str, object_type: int, obj: Item | None, client: Sequence[Attr], *, generated: bool
+) -> AttrSet:
+    """Client attributes plus every attribute the server sets on a new object (SPEC-1.4 §3:
+    "Initially set by: Server"; the 1.4/2.1 TL-M-3 Get Attributes responses list them)."""
+    attrs = AttrSet()
+    given = {a.name for a in client}
+    for a in client:
+        attrs.add(a.name, a.value)
+    now = ctx.now
+    attrs.set("Unique Identifier", text(Tag.UNIQUE_IDENTIFIER, uid))
+    attrs.set("Object Type", enum(Tag.OBJECT_TYPE, object_type))
+    block = key_block(obj) if object_type != OT.TEMPLATE else None
+    if block is not None:
+        alg = one(block, Tag.CRYPTOGRAPHIC_ALGORITHM)
+        length = one(block, Tag.CRYPTOGRAPHIC_LENGTH)
+        if alg is not None:
+            attrs.set("Cryptographic Algorithm", enum(Tag.CRYPTOGRAPHIC_ALGORITHM, int(alg.value)))
+        if length is not None:
+            attrs.set("Cryptographic Length", integer(Tag.CRYPTOGRAPHIC_LENGTH, int(length.value)))
+        fmt = one(block, Tag.KEY_FORMAT_TYPE)
+        if fmt is not None:
+            attrs.set("Key Format Type", enum(Tag.KEY_FORMAT_TYPE, int(fmt.value)))
+    if object_type == OT.CERTIFICATE and obj is not None:
+        certificate_attributes(attrs, obj)
+    if obj is not None and object_type != OT.TEMPLATE:
+        d = digest_of(object_type, obj)
+        if d is not None:
+            attrs.add("Digest", d)
+    attrs.set("Initial Date", date(Tag.INITIAL_DATE, now))
+    attrs.set("Last Change Date", date(Tag.LAST_CHANGE_DATE, now))
+    if "Original Creation Date" not in given:
+        attrs.set("Original Creation Date", date(Tag.ORIGINAL_CREATION_DATE, now))
+    if object_type in CRYPTO_OBJECTS:
+        attrs.set("Lease Time", Item(Tag.LEASE_TIME, ItemType.INTERVAL, ctx.config.lease_time))
+    if object_type != OT.TEMPLATE and "Fresh" not in given:
+        attrs.set("Fresh", boolean(Tag.FRESH, True))
+    if generated:
+        attrs.set(
+            "Random Number Generator",
+            struct(Tag.RANDOM_NUMBER_GENERATOR, (enum(Tag.RNG_ALGORITHM, RNGAlgorithm.UNSPECIFIED),)),
+        )
+    if object_type in KEY_OBJECTS:
+        sensitive = bool(attrs.value("Sensitive")) if "Sensitive" in given else False
+        extractable = bool(attrs.value("Extractable")) if "Extractable" in given else True
+        attrs.set("Sensitive", boolean(Tag.SENSITIVE, sensitive))
+        attrs.set("Always Sensitive", boolean(Tag.ALWAYS_SENSITIVE, sensitive))
+        attrs.set("Extractable", boolean(Tag.EXTRACTABLE, extractable))
+        attrs.set("Never Extractable", boolean(Tag.NEVER_EXTRACTABLE, not extractable))
+    if object_type != OT.TEMPLATE:
+        attrs.set("Short Unique Identifier", _short_uid(uid))
+        attrs.set(
+            "Protection Storage Mask", integer(Tag.PROTECTION_STORAGE_MASK, ProtectionStorageMask.SOFTWARE)
+        )
+    return attrs
+
+
+def _short_uid(uid: str) -> Item:
+    from profiles.attrs import short_unique_identifier
+
+    return Item(Tag.SHORT_UNIQUE_IDENTIFIER, ItemType.BYTE_STRING, short_unique_identifier(uid))
+
+
+def certificate_attributes(attrs: AttrSet, obj: Item) -> None:
+    """Attributes derived from an X.509 certificate (SPEC-1.4 §3.8-3.14, SPEC-2.1 §4.6-4.9)."""
+    ctype = one(obj, Tag.CERTIFICATE_TYPE)
+    value = one(obj, Tag.CERTIFICATE_VALUE)
+    if ctype is not None:
+        attrs.set("Certificate Type", enum(Tag.CERTIFICATE_TYPE, int(ctype.value)))
+    if value is None or value.type != ItemType.BYTE_STRING:
+        return
+    der = bytes(value.value)
+    attrs.set("Certificate Length", integer(Tag.CERTIFICATE_LENGTH, len(der)))
+    if ctype is None or int(ctype.value) != CertificateType.X_509:
+        return
+    try:
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+
+        cert = x509.load_der_x509_certificate(der)
+    except Exception:  # not parseable: keep what we have (the value is stored as given)
+        return
+    pairs = (
+        ("CN", NameOID.COMMON_NAME),
+        ("O", NameOID.ORGANIZATION_NAME),
+        ("OU", NameOID.ORGANIZATIONAL_UNIT_NAME),
+        ("C", NameOID.COUNTRY_NAME),
+        ("ST", NameOID.STATE_OR_PROVINCE_NAME),
+        ("L", NameOID.LOCALITY_NAME),
+    )
+    for which, name in (("Subject", cert.subject), ("Issuer", cert.issuer)):
+        for short, oid in pairs:
+            vals = name.get_attributes_for_oid(oid)
+            label = f"Certificate {which} {short}"
+            rule = rule_for(label)
+            if vals and rule is not None:
+                attrs.set(label, text(rule.tag, str(vals[0].value)))
+
+
+def insert_object(
+    ctx: Context,
+    object_type: int,
+    client: Sequence[Attr],
+    obj: Item | None,
+    *,
+    generated: bool,
+    op: Operation,
+) -> ManagedObject:
+    """Store a new object and set the ID Placeholder to it."""
+    uid = ctx.services.new_uid()
+    attrs = server_attributes(ctx, uid, object_type, obj, client, generated=generated)
+    state = State.PRE_ACTIVE
+    if has_state(object_type):
+        # SPEC-1.4 §3.22 transition 1: an Activation Date in the past makes the object Active
+        from profiles.operations.base import effective_state
+
+        state = State(effective_state(State.PRE_ACTIVE, attrs, ctx.now))
+        attrs.set("State", enum(Tag.STATE, state))
+    rec = ObjectRecord(
+        uid=uid,
+        object_type=int(object_type),
+        owner=ctx.identity,
+        state=int(state),
+        created=ctx.now,
+        archived=False,
+        attributes=attrs.to_bytes(),
+        material=None if obj is None else encode(obj),
+        index=index_rows(attrs),
+    )
+    ctx.store.insert(rec)
+    ctx.touched.append(uid)
+    ctx.set_placeholder(uid, op)
+    return ManagedObject(rec, attrs)

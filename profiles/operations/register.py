@@ -1,0 +1,45 @@
+"""Register (SPEC-1.4 §4.3; SPEC-2.1 §6.1.40): the client supplies the managed object."""
+
+from __future__ import annotations
+
+from agent.spec import ItemType, ObjectType, Operation, ResultReason, Tag
+from agent.ttlv import Item
+from profiles.operations.base import Context, Handler, check_object_type, children, fail, one, uid_item
+from profiles.operations.objects import (
+    OBJECT_TAGS,
+    check_client_attributes,
+    insert_object,
+    key_block,
+    request_attributes,
+)
+
+R = ResultReason
+
+
+def register(ctx: Context, payload: Item) -> list[Item]:
+    ot_item = one(payload, Tag.OBJECT_TYPE, kind=ItemType.ENUMERATION)
+    if ot_item is None:
+        raise fail(R.INVALID_MESSAGE, "Object Type is required")
+    ot = check_object_type(ctx, int(ot_item.value))
+    obj_tag = OBJECT_TAGS.get(ot)
+    obj = None if obj_tag is None else one(payload, obj_tag, kind=ItemType.STRUCTURE)
+    if obj is None:
+        # SPEC-1.4 Table 330: "Object Type does not match type of cryptographic object provided"
+        raise fail(R.INVALID_FIELD, "object does not match Object Type")
+    if ot == ObjectType.TEMPLATE:
+        inner = [ctx.attr_in(i) for i in children(obj, Tag.ATTRIBUTE)]
+        if any(a.name == "Name" for a in inner):
+            # SPEC-1.4 Table 330: a Name attribute inside the Template structure
+            raise fail(R.INVALID_FIELD, "Template structure contains a Name")
+    elif ot not in (ObjectType.OPAQUE_OBJECT, ObjectType.CERTIFICATE):
+        block = key_block(obj)
+        if block is None or one(block, Tag.KEY_FORMAT_TYPE) is None:
+            raise fail(R.INVALID_FIELD, "Key Block with Key Format Type is required")
+    attrs = check_client_attributes(
+        ctx, request_attributes(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES), ot
+    )
+    mo = insert_object(ctx, ot, attrs, obj, generated=False, op=Operation.REGISTER)
+    return [uid_item(mo.uid)]
+
+
+HANDLERS: dict[Operation, Handler] = {Operation.REGISTER: register}
