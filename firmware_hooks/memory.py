@@ -64,6 +64,10 @@ class MemoryKeyServer:
     def uid_for_asi(self, u_kad: bytes, a_kad: bytes) -> list[str]:
         return [o.uid for o in self._find("tape", application_data(u_kad, a_kad))]
 
+    def tape_uids(self, generation: str, u_kad: bytes, a_kad: bytes) -> list[str]:
+        """``scenarios.TapeAdmin``: live keys found by ASI."""
+        return [o.uid for o in self._find("tape", application_data(u_kad, a_kad)) if not o.destroyed]
+
     def destroy(self, uid: str) -> None:
         self._store.objects[uid].destroyed = True
 
