@@ -22,10 +22,16 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:  # imported lazily at run time: the pure layer stays light for firmware
+    from agent.client import Client
+    from agent.model import ApplicationSpecificInformation, Attribute
+    from agent.protocol import BatchResult
+    from agent.spec import Version
 
 
 class KadError(ValueError):
@@ -294,13 +300,276 @@ class TapeKey:
         )
 
 
+class AmbiguousKey(LookupError):
+    """More than one key carries the cartridge's identifier (the Locate + Get batch cannot
+    tell which: Locate empties the ID Placeholder, SPEC-1.4 §4.9). ``uids`` lists them."""
+
+    def __init__(self, uids: tuple[str, ...]) -> None:
+        super().__init__(f"{len(uids)} keys carry this cartridge's identifier")
+        self.uids = uids
+
+
+GENERATION_NAMESPACES: Final = "generation"
+"""``TapeKeys(namespace=GENERATION_NAMESPACES)``: LIBRARY-LTO4 ... per cartridge generation."""
+
+
+class TapeKeys:
+    """Tape keys by cartridge identity over a :class:`agent.client.Client` (TLP, TL-M-2/3).
+
+    ``namespace``: the Application Namespace of every key (default ``LIBRARY-LTO``, as in
+    all OASIS test cases), a vendor form ``VENDOR-LIBRARY-LTO``, or ``"generation"`` for
+    the generation's own (``LIBRARY-LTO6``). ``barcode_custom_attribute`` also stores the
+    barcode as ``x-Barcode`` under KMIP 1.2+ (it always does under 1.0/1.1, which have no
+    Alternative Name; TLP §2.2 item 6, §2.5). ``attributes`` are added to every new key.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        namespace: str = NAMESPACE,
+        generations: Mapping[str, Generation] = LTO_GENERATIONS,
+        barcode_custom_attribute: bool = False,
+        attributes: Sequence[Attribute] = (),
+    ) -> None:
+        if namespace != GENERATION_NAMESPACES:
+            check_namespace(namespace)
+        self.client = client
+        self.namespace = namespace
+        self.generations = generations
+        self.barcode_custom_attribute = barcode_custom_attribute
+        self.attributes = tuple(attributes)
+        # identifiers whose Create may have run without an answer: Locate them before a new Create
+        self._unsure: set[tuple[str, str]] = set()
+
+    # -- building blocks (no I/O) ---------------------------------------------------------
+
+    def namespace_for(self, cartridge: Cartridge) -> str:
+        if self.namespace == GENERATION_NAMESPACES:
+            return lookup_generation(cartridge.generation, self.generations).namespace
+        return self.namespace
+
+    def asi(self, cartridge: Cartridge) -> ApplicationSpecificInformation:
+        """The cartridge's Application Specific Information (TLP §2.4)."""
+        from agent.model import ApplicationSpecificInformation
+
+        data = application_data(
+            cartridge.u_kad, cartridge.a_kad, generation=cartridge.generation, generations=self.generations
+        )
+        return ApplicationSpecificInformation(self.namespace_for(cartridge), data)
+
+    def key_attributes(
+        self, cartridge: Cartridge, version: Version, extra: Sequence[Attribute] = ()
+    ) -> tuple[Attribute, ...]:
+        """The attributes of a new tape key, in the order of TL-M-2 (TLP §2.3 encodings:
+        AES, 256 bits, Name Type Uninterpreted Text String; usage Encrypt|Decrypt)."""
+        from agent.model import AlternativeName, Attribute, Name
+        from agent.spec import CryptographicAlgorithm, CryptographicUsageMask
+
+        attrs: list[Attribute] = []
+        has_alternative_name = (version.major, version.minor) >= (1, 2)  # Alternative Name is 1.2+
+        if cartridge.barcode and has_alternative_name:
+            attrs.append(Attribute("Alternative Name", AlternativeName(cartridge.barcode)))
+        if cartridge.name:
+            attrs.append(Attribute("Name", Name(cartridge.name)))
+        attrs += [
+            Attribute("Cryptographic Algorithm", CryptographicAlgorithm.AES),
+            Attribute("Cryptographic Length", 256),
+            Attribute(
+                "Cryptographic Usage Mask", CryptographicUsageMask.ENCRYPT | CryptographicUsageMask.DECRYPT
+            ),
+            Attribute("Application Specific Information", self.asi(cartridge)),
+        ]
+        if cartridge.barcode and (self.barcode_custom_attribute or not has_alternative_name):
+            attrs.append(Attribute("x-Barcode", cartridge.barcode))  # TLP §2.2: Text String
+        return (*attrs, *self.attributes, *extra)
+
+    def _locate(self, cartridge: Cartridge) -> Any:
+        from agent.model import Attribute, LocateRequest
+        from agent.spec import ObjectType
+
+        # TL-M-3: Locate by Object Type and ASI only; never by barcode (TLP §2.5 c).
+        return LocateRequest(
+            attributes=(
+                Attribute("Object Type", ObjectType.SYMMETRIC_KEY),
+                Attribute("Application Specific Information", self.asi(cartridge)),
+            )
+        )
+
+    # -- flows ---------------------------------------------------------------------------
+
+    async def key_for_write(
+        self,
+        cartridge: Cartridge,
+        *,
+        attributes: Sequence[Attribute] = (),
+        correlation: str | None = None,
+        deadline: float | None = None,
+    ) -> TapeKey:
+        """A new AES-256 key for a cartridge about to be written: one ordered batch,
+        Create + Get with the ID Placeholder (TL-M-2). The key stays Pre-Active: the
+        profile never activates tape keys.
+
+        Never makes two keys for one identifier: if the batch's outcome is unknown (the
+        connection failed after sending), the key is Located by its ASI before the Create
+        is sent again - also on a later call for the same cartridge.
+        """
+        from agent.client import TransportError
+        from agent.model import CreateRequest, GetRequest
+        from agent.spec import ObjectType
+
+        asi = self.asi(cartridge)
+        ident = (asi.application_namespace, asi.application_data or "")
+        end = self.client.deadline_at(deadline)
+        version = await self.client.protocol_version(deadline=deadline)
+        create = CreateRequest(
+            object_type=ObjectType.SYMMETRIC_KEY,
+            attributes=self.key_attributes(cartridge, version, attributes),
+        )
+        if ident in self._unsure:
+            found = await self._lookup(cartridge, correlation, end)
+            if found is not None:
+                self._unsure.discard(ident)
+                return found
+        for _ in range(3):
+            try:
+                created, got = await self.client.batch_results(
+                    create, GetRequest(), correlation=correlation, end=end
+                )
+            except TransportError as exc:
+                if not exc.maybe_executed:
+                    raise
+                self._unsure.add(ident)
+                found = await self._lookup(cartridge, correlation, end)
+                if found is None:
+                    continue  # the Create never ran: send it again
+                self._unsure.discard(ident)
+                return found
+            self._unsure.discard(ident)
+            created.value()
+            return self._tape_key(cartridge, asi.application_namespace, got)
+        raise TransportError("the key could not be created", maybe_executed=True)
+
+    async def key_for_read(
+        self, cartridge: Cartridge, *, correlation: str | None = None, deadline: float | None = None
+    ) -> TapeKey:
+        """The key of a written cartridge: one ordered batch, Locate by ASI + Get (TL-M-3).
+
+        Raises ``agent.errors.ItemNotFound`` when no key has the identifier, ``AmbiguousKey``
+        when several do, and the server's typed error when the Get fails (ObjectDestroyed...).
+        """
+        found = await self._lookup(cartridge, correlation, self.client.deadline_at(deadline))
+        if found is None:
+            from agent.errors import ItemNotFound
+
+            raise ItemNotFound("no key carries this cartridge's identifier")
+        return found
+
+    async def _lookup(self, cartridge: Cartridge, correlation: str | None, end: float) -> TapeKey | None:
+        from agent.model import GetRequest
+
+        located, got = await self.client.batch_results(
+            self._locate(cartridge), GetRequest(), correlation=correlation, end=end
+        )
+        uids = self._located(located)
+        if not uids:
+            return None
+        return self._tape_key(cartridge, self.namespace_for(cartridge), got)
+
+    @staticmethod
+    def _located(result: BatchResult) -> tuple[str, ...]:
+        payload = result.value()
+        uids = tuple(str(u) for u in payload.unique_identifier)
+        if len(uids) > 1:
+            raise AmbiguousKey(uids)
+        return uids
+
+    def _tape_key(self, cartridge: Cartridge, namespace: str, got: BatchResult) -> TapeKey:
+        from agent.client import key_material
+
+        answer = got.value()
+        return TapeKey(
+            uid=str(answer.unique_identifier),
+            key=key_material(answer.managed_object),
+            application_data=self.asi(cartridge).application_data or "",
+            namespace=namespace,
+            u_kad=cartridge.u_kad,
+            a_kad=cartridge.a_kad,
+        )
+
+    async def attribute_list(
+        self, cartridge: Cartridge, *, correlation: str | None = None, deadline: float | None = None
+    ) -> tuple[str, tuple[str, ...]]:
+        """Locate + Get Attribute List in one batch (TL-M-3 step 2): ``(uid, names)``."""
+        from agent.model import GetAttributeListRequest
+
+        located, listed = await self.client.batch_results(
+            self._locate(cartridge), GetAttributeListRequest(), correlation=correlation, deadline=deadline
+        )
+        uid = self._one_uid(located)
+        return uid, tuple(listed.value().attribute_names)
+
+    async def key_attributes_of(
+        self,
+        cartridge: Cartridge,
+        names: Sequence[str] = (),
+        *,
+        correlation: str | None = None,
+        deadline: float | None = None,
+    ) -> tuple[str, tuple[Attribute, ...]]:
+        """Locate + Get Attributes in one batch (TL-M-3 step 3): ``(uid, attributes)``."""
+        from agent.model import GetAttributesRequest
+
+        located, got = await self.client.batch_results(
+            self._locate(cartridge),
+            GetAttributesRequest(attribute_names=tuple(names)),
+            correlation=correlation,
+            deadline=deadline,
+        )
+        uid = self._one_uid(located)
+        return uid, tuple(got.value().attributes)
+
+    async def modify(
+        self,
+        cartridge: Cartridge,
+        attributes: Sequence[Attribute],
+        *,
+        correlation: str | None = None,
+        deadline: float | None = None,
+    ) -> str:
+        """Locate + one Modify Attribute per attribute, one batch (TL-M-3 step 4): the uid."""
+        from agent.model import ModifyAttributeRequest
+
+        results = await self.client.batch_results(
+            self._locate(cartridge),
+            *(ModifyAttributeRequest(attribute=a) for a in attributes),
+            correlation=correlation,
+            deadline=deadline,
+        )
+        uid = self._one_uid(results[0])
+        for result in results[1:]:
+            result.value()
+        return uid
+
+    def _one_uid(self, located: BatchResult) -> str:
+        uids = self._located(located)
+        if not uids:
+            from agent.errors import ItemNotFound
+
+            raise ItemNotFound("no key carries this cartridge's identifier")
+        return uids[0]
+
+
 __all__ = [
+    "GENERATION_NAMESPACES",
     "LTO_GENERATIONS",
     "NAMESPACE",
+    "AmbiguousKey",
     "Cartridge",
     "Generation",
     "KadError",
     "TapeKey",
+    "TapeKeys",
     "application_data",
     "check_application_data",
     "check_namespace",
