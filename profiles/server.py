@@ -176,6 +176,7 @@ class Server:
         self.ssl_context = ssl_context or build_ssl_context(config.tls)
         self.state = ServerState()
         self._server: asyncio.Server | None = None
+        self._port: int | None = None
         workers = config.limits.workers
         self._executor = (
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="keyshelf-engine") if workers else None
@@ -183,15 +184,17 @@ class Server:
 
     @property
     def port(self) -> int:
-        """The bound TCP port (useful with port 0)."""
-        assert self._server is not None and self._server.sockets, "server not started"
-        return int(self._server.sockets[0].getsockname()[1])
+        """The bound TCP port (useful with port 0); kept after the listener closed."""
+        if self._port is None:
+            raise RuntimeError("server not started")
+        return self._port
 
     async def start(self) -> None:
         """Bind and start accepting. Raises OSError if the address is unavailable."""
         self._server = await asyncio.start_server(
             self._on_connect, self.config.host, self.config.port, reuse_address=True
         )
+        self._port = int(self._server.sockets[0].getsockname()[1])
         log.info(
             "listening",
             extra={
@@ -430,7 +433,6 @@ class Server:
 
 def build_handler(config: ServerConfig) -> tuple[RequestHandler, Callable[[], None]]:
     """Open the store (KEK from config) and build the engine; returns (engine, close)."""
-    from profiles.engine import Engine
     from profiles.keyprotect import KeyProtector
     from profiles.store import open_store
 
@@ -438,8 +440,11 @@ def build_handler(config: ServerConfig) -> tuple[RequestHandler, Callable[[], No
     protector = KeyProtector.from_file(config.kek_file) if config.kek_file is not None else None
     if protector is None and not url.startswith("memory:"):
         raise ConfigError("keys.kek_file must be configured: key material is stored wrapped")
+    build_ssl_context(config.tls)  # refuse a bad TLS setup before touching the store
     store = open_store(url, protector)
     try:
+        from profiles.engine import Engine
+
         engine = Engine(config, store, protector)
     except BaseException:
         store.close()
