@@ -132,3 +132,87 @@ def test_boot_unlock_through_sedutil(fake_sedutil: Path) -> None:
         DriveOutcome.KEY_MISSING,
         DriveOutcome.UNLOCKED,
     ]
+
+
+# -- keyshelf-hook (the shell entry points) ------------------------------------------------------
+
+from firmware_hooks.cli import EXIT_NONE, EXIT_OK, EXIT_PARTIAL, EXIT_UNAVAILABLE, EXIT_USAGE, main  # noqa: E402
+
+
+def write_config(root: Path, devices: list[str], group: str = "arr") -> Path:
+    drives = "".join(f'\n[[boot.drive]]\nid = "SED-{d[-1]}"\ndevice = "{d}"\n' for d in devices)
+    path = root / "hook.toml"
+    path.write_text(
+        f'[server]\naddresses = ["127.0.0.1:1"]\n\n[boot]\ngroup = "{group}"\ndeadline = 30\nretries = 1\n'
+        f"backoff = 0\nworkers = 4\n{drives}"
+    )
+    return path
+
+
+def test_cli_boot_unlock_exit_codes(fake_sedutil: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    server = MemoryKeyServer("kms1")
+    devices = ["/dev/sda", "/dev/sdb"]
+    for dev in devices:
+        key = dev.encode().ljust(32, b"0")
+        SedutilDrive(dev).take_ownership(key)
+        server.register_auth_key("arr", f"SED-{dev[-1]}", key)
+    config = write_config(fake_sedutil, devices)
+
+    def factory(path: Path) -> list[MemoryKeyServer]:
+        return [server]
+
+    assert main(["boot-unlock", "--config", str(config)], sed_factory=factory) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "SED-a: unlocked via kms1" in out and "2/2 unlocked" in out
+    server.destroy(server.auth_keys("arr", "SED-b")[0].uid)
+    assert main(["boot-unlock", "--config", str(config), "--json"], sed_factory=factory) == EXIT_PARTIAL
+    report = json.loads(capsys.readouterr().out)
+    assert report["unlocked"] == 1 and report["drives"][1]["outcome"] == "key-destroyed"
+    server.destroy(server.auth_keys("arr", "SED-a")[0].uid)
+    assert main(["boot-unlock", "--config", str(config)], sed_factory=factory) == EXIT_NONE
+    server.available = False
+    assert main(["boot-unlock", "--config", str(config)], sed_factory=factory) == EXIT_UNAVAILABLE
+    # key material never printed
+    for dev in devices:
+        assert dev.encode().ljust(32, b"0").hex() not in capsys.readouterr().out
+
+
+def test_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == EXIT_USAGE
+    assert main(["boot-unlock", "--config", str(tmp_path / "missing.toml")]) == EXIT_USAGE
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[boot]\ndeadline = -1\ngroup = 'g'\n")
+    assert main(["boot-unlock", "--config", str(bad)]) == EXIT_USAGE
+    nodrives = tmp_path / "nodrives.toml"
+    nodrives.write_text("[sed]\ngroup = 'g'\n")
+    assert main(["boot-unlock", "--config", str(nodrives)]) == EXIT_USAGE
+    assert main(["tape-load", "--config", str(bad), "--barcode", "BAD", "--blank"]) == EXIT_USAGE
+    assert main(["tape-load", "--config", str(bad), "--barcode", "ABC123L8", "--kad", "zz:00"]) == EXIT_USAGE
+
+
+def test_cli_tape_load_blank_then_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    server = MemoryKeyServer()
+    config = tmp_path / "c.toml"
+    config.write_text("")
+
+    def factory(path: Path) -> MemoryKeyServer:
+        return server
+
+    key_out = tmp_path / "key.bin"
+    args = ["tape-load", "--config", str(config), "--barcode", "ABC123L4", "--json"]
+    assert main([*args, "--blank", "--key-out", str(key_out)], tape_factory=factory) == EXIT_OK
+    first = json.loads(capsys.readouterr().out)
+    assert first["created"] and len(first["a_kad"]) == 24  # LTO-4: 12-byte A-KAD
+    assert key_out.stat().st_mode & 0o777 == 0o600 and len(key_out.read_bytes()) == 32
+    assert key_out.read_bytes().hex() not in json.dumps(first)
+    kad = f"{first['u_kad']}:{first['a_kad']}"
+    assert main([*args, "--kad", kad], tape_factory=factory) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["uid"] == first["uid"]
+    assert (
+        main([*args, "--kad", kad, "--key-out", str(key_out)], tape_factory=factory) == EXIT_USAGE
+    )  # exists
+    server.destroy(first["uid"])
+    assert main([*args, "--kad", kad], tape_factory=factory) == EXIT_NONE
+    assert "destroyed" in capsys.readouterr().err
+    server.available = False
+    assert main([*args, "--kad", kad], tape_factory=factory) == EXIT_UNAVAILABLE
