@@ -201,3 +201,20 @@ JSON_VALUES = st.recursive(
 def test_json_reader_on_odd_objects_raises_only_value_error(obj: dict[str, object]) -> None:
     with contextlib.suppress(ValueError):
         kjson.loads(stdjson.dumps(obj))
+
+
+@SETTINGS
+@given(trees(), st.data())
+def test_readers_on_damaged_documents_raise_only_value_error(item: Item, data: st.DataObject) -> None:
+    # Near-valid input reaches deeper than random text: cut, duplicate or replace one character.
+    for text, reader in ((kxml.dumps(item), kxml.loads), (kjson.dumps(item), kjson.loads)):
+        at = data.draw(st.integers(0, len(text)))
+        kind = data.draw(st.sampled_from(["cut", "dup", "replace"]))
+        if kind == "cut":
+            damaged = text[:at] + text[at + 1 :]
+        elif kind == "dup":
+            damaged = text[:at] + text[at:][:1] * 2 + text[at + 1 :]
+        else:
+            damaged = text[:at] + data.draw(st.sampled_from(list('<>"/=x0 $|{}[],:g'))) + text[at + 1 :]
+        with contextlib.suppress(ValueError):
+            reader(damaged)
