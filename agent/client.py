@@ -352,6 +352,9 @@ class Client:
     key (PEM), ``ca`` the CA bundle that signs the servers' certificates; ``version`` a fixed
     protocol version ("1.4", ``Version(2, 1)``) or None to negotiate with Discover Versions.
     Every operation method takes ``deadline=`` (seconds; default the client's ``deadline``).
+    ``correlation``, if given, is called once per request message for its Client Correlation
+    Value (KMIP 1.4+, SPEC-1.4 §6.19: the server SHOULD log it; useful to trace a cartridge
+    load or an array boot across client and server logs).
     """
 
     def __init__(
@@ -374,6 +377,7 @@ class Client:
         max_response_size: int = 4 * 1024 * 1024,
         versions: Sequence[Version] | None = None,
         rng: random.Random | None = None,
+        correlation: Callable[[], str | None] | None = None,
     ) -> None:
         if isinstance(servers, str):
             servers = [s for s in servers.split(",") if s.strip()]
@@ -399,6 +403,7 @@ class Client:
             raise ValueError(f"protocol version {self._version} is not among the allowed versions")
         self._rng = rng or random.Random()
         self._session = ClientSession()
+        self._correlation = correlation
         self.round_trips = 0
         """Request messages answered so far (Discover Versions included)."""
 
@@ -685,6 +690,8 @@ class Client:
         if not operations:
             raise ValueError("a batch needs at least one request payload")
         creates = any(op in CREATING_OPERATIONS for op in operations)
+        if correlation is None and self._correlation is not None:
+            correlation = self._correlation()
 
         def build(version: Version) -> tuple[bytes, Pending]:
             return self._session.request(
