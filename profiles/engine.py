@@ -29,13 +29,12 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from agent.errors import KmipError, reason_for_version
 from agent.spec import (
     V1_0,
-    V1_4,
     V2_0,
     V2_1,
     BatchErrorContinuationOption,
@@ -54,7 +53,6 @@ from profiles.operations.base import (
     Context,
     EngineConfig,
     Services,
-    boolean,
     children,
     enum,
     fail,
@@ -529,7 +527,3 @@ def _critical_extension(bi: Item) -> bool:
             if c.tag == Tag.CRITICALITY_INDICATOR and c.value is True:
                 return True
     return False
-
-
-# re-exported for callers that build configs
-_ = (V1_4, boolean, field)

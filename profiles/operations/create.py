@@ -20,7 +20,6 @@ from profiles.operations.base import (
     check_object_type,
     enum,
     fail,
-    integer,
     one,
     struct,
     uid_item,
@@ -73,7 +72,6 @@ def create(ctx: Context, payload: Item) -> list[Item]:
             ),
         )
         attrs = [a for a in attrs if a.name != "Cryptographic Length"]
-    _ = integer
     mo = insert_object(ctx, ot, attrs, obj, generated=True, op=Operation.CREATE)
     return [enum(Tag.OBJECT_TYPE, ot), uid_item(mo.uid)]
 

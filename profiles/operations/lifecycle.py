@@ -27,7 +27,6 @@ from profiles.operations.base import (
     Handler,
     ManagedObject,
     date,
-    enum,
     fail,
     one,
     one_int,
@@ -235,4 +234,3 @@ HANDLERS: dict[Operation, Handler] = {
     Operation.OBTAIN_LEASE: obtain_lease,
     Operation.GET_USAGE_ALLOCATION: get_usage_allocation,
 }
-_ = enum

@@ -121,7 +121,7 @@ def locate(ctx: Context, payload: Item) -> list[Item]:
     uids = uids[offset:]
     if max_items is not None:
         uids = uids[:max_items]
-    return _answer(ctx, uids, total, payload, max_items=max_items)
+    return _answer(ctx, uids, total, payload)
 
 
 def _effective(ctx: Context, uid: str) -> int | None:
@@ -131,9 +131,7 @@ def _effective(ctx: Context, uid: str) -> int | None:
     return effective_state(rec.state, AttrSet.from_bytes(rec.attributes), ctx.now)
 
 
-def _answer(
-    ctx: Context, uids: list[str], total: int | None, payload: Item, *, max_items: int | None = None
-) -> list[Item]:
+def _answer(ctx: Context, uids: list[str], total: int | None, payload: Item) -> list[Item]:
     # SPEC-1.4 §4.9: one result sets the ID Placeholder; several (with Maximum Items absent or
     # > 1) empty it, so that dependent batch items fail; none leaves nothing to use either.
     ctx.set_placeholder(uids[0] if len(uids) == 1 else None, Operation.LOCATE)
@@ -143,7 +141,6 @@ def _answer(
     if paged and total is not None and ctx.version >= V1_3:
         out.append(integer(Tag.LOCATED_ITEMS, total))  # SPEC-1.4 §4.9 Located Items
     out.extend(uid_item(u) for u in uids)
-    _ = max_items
     return out
 
 

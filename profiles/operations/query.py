@@ -11,7 +11,7 @@ from agent.spec import (
     Tag,
 )
 from agent.ttlv import Item
-from profiles.operations.base import Context, Handler, boolean, children, enum, integer, struct, text
+from profiles.operations.base import Context, Handler, boolean, children, enum, struct, text
 
 QF = QueryFunction
 
@@ -31,7 +31,12 @@ def query(ctx: Context, payload: Item) -> list[Item]:
         out.extend(enum(Tag.OBJECT_TYPE, ot) for ot in catalog.object_types(ctx.version))
     if QF.QUERY_SERVER_INFORMATION in functions:
         out.append(text(Tag.VENDOR_IDENTIFICATION, cfg.vendor_identification))
-        info = [] if cfg.server_information is None else [text(Tag.SERVER_NAME, cfg.server_information)]
+        # Server Information is vendor-specific in 1.x; 2.x defines Server Name (SPEC-2.1 §2.1.27)
+        info = (
+            []
+            if cfg.server_information is None or not ctx.v2
+            else [text(Tag.SERVER_NAME, cfg.server_information)]
+        )
         out.append(struct(Tag.SERVER_INFORMATION, info))
     if QF.QUERY_APPLICATION_NAMESPACES in functions:
         out.extend(text(Tag.APPLICATION_NAMESPACE, ns) for ns in cfg.application_namespaces)
@@ -53,7 +58,6 @@ def query(ctx: Context, payload: Item) -> list[Item]:
         out.append(struct(Tag.CAPABILITY_INFORMATION, caps))
     if QF.QUERY_EXTENSION_LIST in functions or QF.QUERY_EXTENSION_MAP in functions:
         pass  # no extensions defined by this server
-    _ = integer
     return out
 
 

@@ -7,7 +7,7 @@ With an Offset the dates are recomputed as in Table 172; without one they are co
 
 from __future__ import annotations
 
-from agent.spec import ItemType, LinkType, ObjectType, Operation, ResultReason, Tag
+from agent.spec import LinkType, ObjectType, Operation, ResultReason, Tag
 from agent.ttlv import Item
 from profiles.attrs import Attr
 from profiles.operations.base import Context, Handler, date, enum, fail, one, one_int, struct, text, uid_item
@@ -134,4 +134,3 @@ _DATE_TAGS = {
 }
 
 HANDLERS: dict[Operation, Handler] = {Operation.RE_KEY: rekey}
-_ = ItemType

@@ -1,0 +1,519 @@
+"""Engine: versions, batches, ID Placeholder, errors, authorization, profile limits.
+
+Assertions are on Result Status / Result Reason values and payload values, never on texts.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.spec import (
+    ALL_VERSIONS,
+    V1_0,
+    V1_2,
+    V1_4,
+    V2_0,
+    V2_1,
+    ItemType,
+    KeyFormatType,
+    Operation,
+    QueryFunction,
+    Tag,
+    Version,
+)
+from agent.ttlv import Item, encode
+from profiles.engine import Engine, EngineConfig
+from profiles.store import open_store
+from tests.unit.test_engine_helpers import (
+    FAILED,
+    RR,
+    SUCCESS,
+    UNDONE,
+    Clock,
+    attr,
+    attributes,
+    b,
+    by,
+    create_aes,
+    e,
+    i,
+    item,
+    make_engine,
+    name,
+    pv,
+    request,
+    s,
+    send,
+    t,
+    uid,
+)
+
+T = Tag
+OP = Operation
+V1_3 = Version(1, 3)
+
+
+def locate_by_name(version: Version, value: str) -> Item:
+    if version.major >= 2:
+        return item(OP.LOCATE, s(T.ATTRIBUTES, name(value)))
+    return item(OP.LOCATE, attr(version, "Name", name(value)))
+
+
+# ------------------------------------------------------------------ versions
+
+
+@pytest.mark.parametrize("version", ALL_VERSIONS)
+def test_answer_in_request_version(version: Version) -> None:
+    engine = make_engine()
+    resp = send(engine, request(version, item(OP.QUERY, e(T.QUERY_FUNCTION, QueryFunction.QUERY_OPERATIONS))))
+    assert resp.version == version
+    assert resp.items[0].ok
+    ops = {int(x.value) for x in resp.items[0].all(T.OPERATION)}
+    assert {OP.QUERY, OP.LOCATE, OP.GET, OP.CREATE, OP.REGISTER, OP.DESTROY} <= ops
+    assert (OP.DISCOVER_VERSIONS in ops) == (version >= Version(1, 1))
+    assert (OP.SET_ATTRIBUTE in ops) == (version >= V2_0)
+
+
+def test_newer_minor_is_answered_in_our_newest_minor() -> None:
+    resp = send(make_engine(), request(Version(1, 7), item(OP.QUERY, e(T.QUERY_FUNCTION, 1))))
+    assert resp.version == V1_4 and resp.items[0].ok
+    resp = send(make_engine(), request(Version(2, 9), item(OP.QUERY, e(T.QUERY_FUNCTION, 1))))
+    assert resp.version == V2_1 and resp.items[0].ok
+
+
+@pytest.mark.parametrize("major", [0, 3, 7])
+def test_unsupported_major_is_invalid_message_without_operation(major: int) -> None:
+    resp = send(make_engine(), request(Version(major, 0), item(OP.QUERY, e(T.QUERY_FUNCTION, 1))))
+    assert len(resp.items) == 1
+    only = resp.items[0]
+    assert only.operation is None
+    assert only.status == FAILED and only.reason == RR.INVALID_MESSAGE
+
+
+def test_unparseable_bytes_are_invalid_message_in_readable_version() -> None:
+    engine = make_engine()
+    good = encode(request(V1_2, item(OP.QUERY, e(T.QUERY_FUNCTION, 1))))
+    broken = good[:-3]  # truncated: not a TTLV item any more
+    from agent.ttlv import decode
+    from tests.unit.test_engine_helpers import parse
+
+    resp = parse(decode(engine.handle(broken, "client-a")))
+    assert resp.version == V1_2
+    assert resp.items[0].operation is None
+    assert resp.items[0].reason == RR.INVALID_MESSAGE
+    resp = parse(decode(engine.handle(b"\x00garbage", "client-a")))
+    assert resp.items[0].reason == RR.INVALID_MESSAGE
+
+
+def test_batch_count_mismatch_is_invalid_message() -> None:
+    msg = request(V1_4, item(OP.QUERY, e(T.QUERY_FUNCTION, 1)))
+    header = msg.value[0]
+    bad_header = s(T.REQUEST_HEADER, pv(V1_4), i(T.BATCH_COUNT, 2))
+    assert header.tag == T.REQUEST_HEADER
+    resp = send(make_engine(), s(T.REQUEST_MESSAGE, bad_header, *msg.value[1:]))
+    assert resp.items[0].reason == RR.INVALID_MESSAGE
+
+
+def test_discover_versions() -> None:
+    engine = make_engine()
+    resp = send(engine, request(V1_4, item(OP.DISCOVER_VERSIONS)))
+    got = [(int(v.value[0].value), int(v.value[1].value)) for v in resp.items[0].all(T.PROTOCOL_VERSION)]
+    assert got == [(2, 1), (2, 0), (1, 4), (1, 3), (1, 2), (1, 1), (1, 0)]
+    resp = send(
+        engine,
+        request(V1_4, item(OP.DISCOVER_VERSIONS, pv(Version(1, 2)), pv(Version(9, 9)), pv(V1_4))),
+    )
+    got = [(int(v.value[0].value), int(v.value[1].value)) for v in resp.items[0].all(T.PROTOCOL_VERSION)]
+    assert got == [(1, 4), (1, 2)]
+    resp = send(engine, request(V1_4, item(OP.DISCOVER_VERSIONS, pv(Version(3, 0)))))
+    assert resp.items[0].ok and resp.items[0].all(T.PROTOCOL_VERSION) == []
+
+
+def test_discover_versions_is_not_a_1_0_operation() -> None:
+    resp = send(make_engine(), request(V1_0, item(OP.DISCOVER_VERSIONS)))
+    assert resp.items[0].reason == RR.OPERATION_NOT_SUPPORTED
+
+
+# ------------------------------------------------------------------ batches
+
+
+@pytest.mark.parametrize("version", [V1_0, V1_4, V2_0, V2_1])
+def test_create_then_get_with_id_placeholder(version: Version) -> None:
+    engine = make_engine()
+    resp = send(
+        engine,
+        request(
+            version,
+            create_aes(version, "k1", batch_id=b"\x01"),
+            item(OP.GET, batch_id=b"\x02"),
+            header=[b(T.BATCH_ORDER_OPTION, True)],
+        ),
+    )
+    create, get = resp.items
+    assert (create.batch_id, get.batch_id) == (b"\x01", b"\x02")
+    assert create.ok and get.ok
+    assert get.uid == create.uid
+    key = get.get(T.SYMMETRIC_KEY)
+    assert key is not None
+    block = key.value[0]
+    fmt = next(c for c in block.value if c.tag == T.KEY_FORMAT_TYPE)
+    assert fmt.value == KeyFormatType.RAW
+    material = [
+        c for c in next(c for c in block.value if c.tag == T.KEY_VALUE).value if c.tag == T.KEY_MATERIAL
+    ]
+    assert len(material[0].value) == 32
+
+
+def test_locate_then_get_with_placeholder_and_ambiguity() -> None:
+    engine = make_engine()
+    group = attr(V1_4, "Object Group", t(T.OBJECT_GROUP, "g1"))
+    for n in ("a", "b"):
+        assert send(engine, request(V1_4, create_aes(V1_4, n, group))).items[0].ok
+    only_a = send(engine, request(V1_4, locate_by_name(V1_4, "a"), item(OP.GET)))
+    assert only_a.items[0].ok and only_a.items[1].ok
+    assert only_a.items[1].uid == only_a.items[0].uid
+    both = send(
+        engine,
+        request(
+            V1_4,
+            item(OP.LOCATE, attr(V1_4, "Object Group", t(T.OBJECT_GROUP, "g1"))),
+            item(OP.GET),
+        ),
+    )
+    assert len(both.items[0].all(T.UNIQUE_IDENTIFIER)) == 2
+    # several matches empty the ID Placeholder (SPEC-1.4 §4.9): the dependent Get fails
+    assert both.items[1].status == FAILED and both.items[1].reason == RR.ITEM_NOT_FOUND
+
+
+def test_2x_unique_identifier_enumeration_and_integer() -> None:
+    engine = make_engine()
+    resp = send(
+        engine,
+        request(
+            V2_1,
+            create_aes(V2_1, "n1"),
+            item(OP.GET_ATTRIBUTES, e(T.UNIQUE_IDENTIFIER, 1), e(T.ATTRIBUTE_REFERENCE, T.STATE)),
+            item(OP.GET_ATTRIBUTES, i(T.UNIQUE_IDENTIFIER, 0), e(T.ATTRIBUTE_REFERENCE, T.STATE)),
+            item(OP.GET_ATTRIBUTES, e(T.UNIQUE_IDENTIFIER, 3), e(T.ATTRIBUTE_REFERENCE, T.STATE)),
+        ),
+    )
+    assert all(r.ok for r in resp.items)
+    assert {r.uid for r in resp.items} == {resp.items[0].uid}
+
+
+def test_stop_drops_later_items_continue_runs_them() -> None:
+    engine = make_engine()
+    items = (item(OP.GET, uid("nope"), batch_id=b"1"), item(OP.QUERY, e(T.QUERY_FUNCTION, 1), batch_id=b"2"))
+    stop = send(engine, request(V1_4, *items))  # Stop is the default (SPEC-1.4 §6.13)
+    assert [r.batch_id for r in stop.items] == [b"1"]
+    assert stop.items[0].reason == RR.ITEM_NOT_FOUND
+    cont = send(engine, request(V1_4, *items, header=[e(T.BATCH_ERROR_CONTINUATION_OPTION, 1)]))
+    assert [r.status for r in cont.items] == [FAILED, SUCCESS]
+
+
+def test_undo_rolls_back_and_answers_operation_undone() -> None:
+    engine = make_engine()
+    resp = send(
+        engine,
+        request(
+            V2_1,
+            create_aes(V2_1, "undo-me", batch_id=b"1"),
+            item(OP.ACTIVATE, batch_id=b"2"),
+            item(OP.GET, uid("missing"), batch_id=b"3"),
+            item(OP.QUERY, e(T.QUERY_FUNCTION, 1), batch_id=b"4"),
+            header=[e(T.BATCH_ERROR_CONTINUATION_OPTION, 3)],
+        ),
+    )
+    assert [r.status for r in resp.items] == [UNDONE, UNDONE, FAILED]
+    assert resp.items[2].reason == RR.OBJECT_NOT_FOUND
+    assert resp.items[0].uid  # undone items keep their payload (BL-M-2-21)
+    found = send(engine, request(V2_1, locate_by_name(V2_1, "undo-me")))
+    assert found.items[0].all(T.UNIQUE_IDENTIFIER) == []
+
+
+def test_response_too_large() -> None:
+    engine = make_engine()
+    q = item(OP.QUERY, e(T.QUERY_FUNCTION, 1), e(T.QUERY_FUNCTION, 2))
+    small = send(engine, request(V1_4, q, header=[i(T.MAXIMUM_RESPONSE_SIZE, 256)]))
+    assert small.items[0].status == FAILED and small.items[0].reason == RR.RESPONSE_TOO_LARGE
+    assert small.items[0].operation == OP.QUERY
+    big = send(engine, request(V1_4, q, header=[i(T.MAXIMUM_RESPONSE_SIZE, 4096)]))
+    assert big.items[0].ok
+
+
+def _extension(critical: bool) -> Item:
+    return s(
+        T.MESSAGE_EXTENSION,
+        t(T.VENDOR_IDENTIFICATION, "acme"),
+        b(T.CRITICALITY_INDICATOR, critical),
+        s(T.VENDOR_EXTENSION),
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "reason"), [(V1_4, RR.FEATURE_NOT_SUPPORTED), (V2_1, RR.UNKNOWN_MESSAGE_EXTENSION)]
+)
+def test_critical_extension_refused_non_critical_ignored(version: Version, reason: int) -> None:
+    engine = make_engine()
+    q = e(T.QUERY_FUNCTION, 1)
+    resp = send(engine, request(version, item(OP.QUERY, q, extra=[_extension(True)]), item(OP.QUERY, q)))
+    assert [r.reason for r in resp.items] == [reason, reason]  # the entire message is rejected
+    resp = send(engine, request(version, item(OP.QUERY, q, extra=[_extension(False)])))
+    assert resp.items[0].ok
+
+
+def test_unknown_operation_and_missing_payload() -> None:
+    engine = make_engine()
+    unknown = s(T.BATCH_ITEM, e(T.OPERATION, 0x8000_0001), s(T.REQUEST_PAYLOAD))
+    resp = send(engine, request(V1_4, unknown))
+    assert resp.items[0].reason == RR.OPERATION_NOT_SUPPORTED and resp.items[0].operation == 0x8000_0001
+    no_payload = s(T.BATCH_ITEM, e(T.OPERATION, OP.QUERY))
+    assert send(engine, request(V1_4, no_payload)).items[0].reason == RR.INVALID_MESSAGE
+
+
+def test_internal_error_is_general_failure_without_details() -> None:
+    def boom(ctx: object, payload: Item) -> list[Item]:
+        raise RuntimeError("secret 0123456789abcdef")
+
+    engine = Engine(EngineConfig(), open_store("memory:"), clock=Clock(), handlers={OP.QUERY: boom})
+    raw = engine.handle(encode(request(V1_4, item(OP.QUERY))), "client-a")
+    assert b"secret" not in raw and b"0123456789abcdef" not in raw
+    from agent.ttlv import decode
+    from tests.unit.test_engine_helpers import parse
+
+    assert parse(decode(raw)).items[0].reason == RR.GENERAL_FAILURE
+
+
+# ------------------------------------------------------------------ profiles, authorization
+
+
+def test_profile_limited_operation_not_supported() -> None:
+    engine = make_engine(EngineConfig(profiles=("Storage Array with Self Encrypting Drives Server",)))
+    resp = send(engine, request(V1_4, create_aes(V1_4, "x")))
+    assert resp.items[0].reason == RR.OPERATION_NOT_SUPPORTED
+    q = send(engine, request(V1_4, item(OP.QUERY, e(T.QUERY_FUNCTION, 1), e(T.QUERY_FUNCTION, 2))))
+    ops = {int(x.value) for x in q.items[0].all(T.OPERATION)}
+    assert OP.CREATE not in ops and OP.REGISTER in ops
+    types = {int(x.value) for x in q.items[0].all(T.OBJECT_TYPE)}
+    assert types == {7, 6}  # Secret Data, Template
+
+
+def test_query_profiles_reports_claimed_profiles() -> None:
+    engine = make_engine(EngineConfig(profiles=("tape-library", "baseline")))
+    q = send(engine, request(V1_4, item(OP.QUERY, e(T.QUERY_FUNCTION, QueryFunction.QUERY_PROFILES))))
+    names = sorted(int(p.value[0].value) for p in q.items[0].all(T.PROFILE_INFORMATION))
+    assert names == [0x79, 0x80]
+    q = send(engine, request(V2_1, item(OP.QUERY, e(T.QUERY_FUNCTION, QueryFunction.QUERY_PROFILES))))
+    assert sorted(int(p.value[0].value) for p in q.items[0].all(T.PROFILE_INFORMATION)) == [0x107, 0x12B]
+
+
+def test_unknown_profile_name_is_a_configuration_error() -> None:
+    with pytest.raises(ValueError):
+        make_engine(EngineConfig(profiles=("No Such Server",)))
+
+
+@pytest.mark.parametrize(("version", "reason"), [(V1_4, RR.ITEM_NOT_FOUND), (V2_1, RR.OBJECT_NOT_FOUND)])
+def test_other_identity_sees_item_not_found(version: Version, reason: int) -> None:
+    engine = make_engine()
+    key = send(engine, request(version, create_aes(version, "mine"))).items[0].uid
+    for op in (OP.GET, OP.GET_ATTRIBUTES, OP.DESTROY, OP.ACTIVATE):
+        other = send(engine, request(version, item(op, uid(key))), identity="client-b")
+        assert other.items[0].reason == reason
+    located = send(engine, request(version, locate_by_name(version, "mine")), identity="client-b")
+    assert located.items[0].all(T.UNIQUE_IDENTIFIER) == []
+    admin = send(engine, request(version, item(OP.GET, uid(key))), identity="admin")
+    assert admin.items[0].ok
+
+
+# ------------------------------------------------------------------ attributes
+
+
+@pytest.mark.parametrize("version", [V1_0, V1_4, V2_1])
+def test_32_custom_attributes_with_255_character_names_and_values(version: Version) -> None:
+    engine = make_engine()
+    names = [f"x-{n:02d}" + "N" * 250 + "-end" for n in range(32)]
+    assert all(len(n) >= 255 for n in names)
+    values = [f"{n:02d}" + "v" * 253 for n in range(32)]
+    customs = [attr(version, n, t(T.ATTRIBUTE_VALUE, v)) for n, v in zip(names, values)]
+    created = send(engine, request(version, create_aes(version, "custom", *customs)))
+    assert created.items[0].ok
+    got = send(engine, request(version, item(OP.GET_ATTRIBUTES, uid(created.items[0].uid))))
+    assert got.items[0].ok
+    found: dict[str, str] = {}
+    if version.major >= 2:
+        carrier = got.items[0].get(T.ATTRIBUTES)
+        assert carrier is not None
+        for a in carrier.value:
+            if a.tag == T.ATTRIBUTE:
+                vendor, n, v = a.value
+                found[f"{vendor.value}-{n.value}"] = v.value
+    else:
+        for a in got.items[0].all(T.ATTRIBUTE):
+            n, v = a.value[0], a.value[-1]
+            if str(n.value).startswith("x-"):
+                found[str(n.value)] = v.value
+    assert found == dict(zip(names, values))
+    # and a Locate by one of them finds the object
+    loc_attr = attr(version, names[7], t(T.ATTRIBUTE_VALUE, values[7]))
+    loc = item(OP.LOCATE, s(T.ATTRIBUTES, loc_attr)) if version.major >= 2 else item(OP.LOCATE, loc_attr)
+    assert send(engine, request(version, loc)).items[0].uid == created.items[0].uid
+
+
+@pytest.mark.parametrize(
+    ("version", "reason"), [(V1_4, RR.INVALID_FIELD), (V2_1, RR.NON_UNIQUE_NAME_ATTRIBUTE)]
+)
+def test_names_are_unique_server_wide(version: Version, reason: int) -> None:
+    engine = make_engine()
+    assert send(engine, request(version, create_aes(version, "dup"))).items[0].ok
+    again = send(engine, request(version, create_aes(version, "dup")), identity="client-b")
+    assert again.items[0].reason == reason
+
+
+def test_add_modify_delete_attribute_1x() -> None:
+    engine = make_engine()
+    key = send(engine, request(V1_4, create_aes(V1_4, "attrs"))).items[0].uid
+    x = attr(V1_4, "x-colour", t(T.ATTRIBUTE_VALUE, "red"))
+    added = send(engine, request(V1_4, item(OP.ADD_ATTRIBUTE, uid(key), x)))
+    assert added.items[0].ok
+    # a single-instance attribute cannot be added twice: 1.x Illegal Operation
+    alg = attr(V1_4, "Contact Information", t(T.CONTACT_INFORMATION, "ops"))
+    assert send(engine, request(V1_4, item(OP.ADD_ATTRIBUTE, uid(key), alg))).items[0].ok
+    again = send(engine, request(V1_4, item(OP.ADD_ATTRIBUTE, uid(key), alg)))
+    assert again.items[0].reason == RR.ILLEGAL_OPERATION
+    # read-only attributes: Permission Denied
+    state = attr(V1_4, "State", e(T.STATE, 2))
+    assert send(engine, request(V1_4, item(OP.MODIFY_ATTRIBUTE, uid(key), state))).items[0].reason == (
+        RR.PERMISSION_DENIED
+    )
+    blue = attr(V1_4, "x-colour", t(T.ATTRIBUTE_VALUE, "blue"))
+    modified = send(engine, request(V1_4, item(OP.MODIFY_ATTRIBUTE, uid(key), blue)))
+    assert modified.items[0].ok
+    value = modified.items[0].get(T.ATTRIBUTE)
+    assert value is not None and value.value[-1].value == "blue"
+    deleted = send(
+        engine, request(V1_4, item(OP.DELETE_ATTRIBUTE, uid(key), t(T.ATTRIBUTE_NAME, "x-colour")))
+    )
+    assert deleted.items[0].ok
+    gone = send(engine, request(V1_4, item(OP.DELETE_ATTRIBUTE, uid(key), t(T.ATTRIBUTE_NAME, "x-colour"))))
+    assert gone.items[0].reason == RR.ITEM_NOT_FOUND
+    missing = send(engine, request(V1_4, item(OP.MODIFY_ATTRIBUTE, uid(key), blue)))
+    assert missing.items[0].reason == RR.INVALID_FIELD
+
+
+def test_2x_attribute_operations() -> None:
+    engine = make_engine()
+    key = send(engine, request(V2_1, create_aes(V2_1, "two"))).items[0].uid
+    desc = s(T.NEW_ATTRIBUTE, t(T.DESCRIPTION, "d1"))
+    assert send(engine, request(V2_1, item(OP.ADD_ATTRIBUTE, uid(key), desc))).items[0].ok
+    assert send(engine, request(V2_1, item(OP.ADD_ATTRIBUTE, uid(key), desc))).items[0].reason == (
+        RR.ATTRIBUTE_SINGLE_VALUED
+    )
+    ro = s(T.NEW_ATTRIBUTE, e(T.STATE, 4))
+    assert send(engine, request(V2_1, item(OP.MODIFY_ATTRIBUTE, uid(key), ro))).items[0].reason == (
+        RR.ATTRIBUTE_READ_ONLY
+    )
+    setd = s(T.NEW_ATTRIBUTE, t(T.DESCRIPTION, "d2"))
+    assert send(engine, request(V2_1, item(OP.SET_ATTRIBUTE, uid(key), setd))).items[0].ok
+    got = send(
+        engine, request(V2_1, item(OP.GET_ATTRIBUTES, uid(key), e(T.ATTRIBUTE_REFERENCE, T.DESCRIPTION)))
+    )
+    carrier = got.items[0].get(T.ATTRIBUTES)
+    assert carrier is not None and [c.value for c in carrier.value] == ["d2"]
+    lst = send(engine, request(V2_1, item(OP.GET_ATTRIBUTE_LIST, uid(key))))
+    refs = {int(r.value) for r in lst.items[0].all(T.ATTRIBUTE_REFERENCE) if r.type == ItemType.ENUMERATION}
+    assert {T.DESCRIPTION, T.STATE, T.UNIQUE_IDENTIFIER, T.SHORT_UNIQUE_IDENTIFIER} <= refs
+    dele = send(
+        engine, request(V2_1, item(OP.DELETE_ATTRIBUTE, uid(key), e(T.ATTRIBUTE_REFERENCE, T.DESCRIPTION)))
+    )
+    assert dele.items[0].ok
+    dele = send(
+        engine, request(V2_1, item(OP.DELETE_ATTRIBUTE, uid(key), e(T.ATTRIBUTE_REFERENCE, T.DESCRIPTION)))
+    )
+    assert dele.items[0].reason == RR.ATTRIBUTE_NOT_FOUND
+
+
+def test_attribute_availability_per_version() -> None:
+    engine = make_engine()
+    key = send(engine, request(V2_1, create_aes(V2_1, "ver"))).items[0].uid
+    for version, present, absent in (
+        (
+            V1_0,
+            {"Name", "State"},
+            {"Fresh", "Sensitive", "Original Creation Date", "Short Unique Identifier"},
+        ),
+        (V1_2, {"Fresh", "Original Creation Date"}, {"Sensitive", "Random Number Generator"}),
+        (V1_4, {"Sensitive", "Random Number Generator"}, {"Short Unique Identifier", "Key Format Type"}),
+    ):
+        lst = send(engine, request(version, item(OP.GET_ATTRIBUTE_LIST, uid(key))))
+        names = {str(n.value) for n in lst.items[0].all(T.ATTRIBUTE_NAME)}
+        assert present <= names and not (absent & names), version
+
+
+def test_get_key_format_conversion() -> None:
+    engine = make_engine()
+    key = send(engine, request(V1_4, create_aes(V1_4, "conv"))).items[0].uid
+    tsk = send(
+        engine,
+        request(V1_4, item(OP.GET, uid(key), e(T.KEY_FORMAT_TYPE, KeyFormatType.TRANSPARENT_SYMMETRIC_KEY))),
+    )
+    assert tsk.items[0].ok
+    sym = tsk.items[0].get(T.SYMMETRIC_KEY)
+    assert sym is not None
+    block = sym.value[0]
+    kv = next(c for c in block.value if c.tag == T.KEY_VALUE)
+    material = kv.value[0]
+    assert material.type == ItemType.STRUCTURE and material.value[0].tag == T.KEY
+    assert material.value[0].value == bytes(range(32))
+    bad = send(engine, request(V1_4, item(OP.GET, uid(key), e(T.KEY_FORMAT_TYPE, KeyFormatType.PKCS_8))))
+    assert bad.items[0].reason == RR.KEY_FORMAT_TYPE_NOT_SUPPORTED
+
+
+def test_register_secret_data_and_opaque_and_template_reference() -> None:
+    engine = make_engine()
+    tmpl = s(
+        T.TEMPLATE,
+        attr(V1_3, "Object Group", t(T.OBJECT_GROUP, "grp")),
+        attr(V1_3, "x-a", t(T.ATTRIBUTE_VALUE, "1")),
+    )
+    reg_t = item(OP.REGISTER, e(T.OBJECT_TYPE, 6), attributes(V1_3, attr(V1_3, "Name", name("tmpl"))), tmpl)
+    assert send(engine, request(V1_3, reg_t)).items[0].ok
+    secret = s(
+        T.SECRET_DATA,
+        e(T.SECRET_DATA_TYPE, 1),
+        s(T.KEY_BLOCK, e(T.KEY_FORMAT_TYPE, 2), s(T.KEY_VALUE, by(T.KEY_MATERIAL, b"pw" * 16))),
+    )
+    ta = s(T.TEMPLATE_ATTRIBUTE, name("tmpl"), attr(V1_3, "Name", name("secret")))
+    reg = send(engine, request(V1_3, item(OP.REGISTER, e(T.OBJECT_TYPE, 7), ta, secret)))
+    assert reg.items[0].ok
+    by_group = item(
+        OP.LOCATE,
+        attr(V1_3, "Object Group", t(T.OBJECT_GROUP, "grp")),
+        attr(V1_3, "Object Type", e(T.OBJECT_TYPE, 7)),
+    )
+    found = send(engine, request(V1_3, by_group, item(OP.GET)))
+    assert found.items[0].uid == reg.items[0].uid and found.items[1].ok
+    missing_t = s(T.TEMPLATE_ATTRIBUTE, name("no-such-template"))
+    bad = send(engine, request(V1_3, item(OP.REGISTER, e(T.OBJECT_TYPE, 7), missing_t, secret)))
+    assert bad.items[0].reason == RR.ITEM_NOT_FOUND
+    opaque = s(T.OPAQUE_OBJECT, e(T.OPAQUE_DATA_TYPE, 0x80000001), by(T.OPAQUE_DATA_VALUE, b"blob"))
+    reg_o = send(
+        engine, request(V2_1, item(OP.REGISTER, e(T.OBJECT_TYPE, 8), s(T.ATTRIBUTES, name("op")), opaque))
+    )
+    assert reg_o.items[0].ok
+    mismatch = send(engine, request(V2_1, item(OP.REGISTER, e(T.OBJECT_TYPE, 2), s(T.ATTRIBUTES), opaque)))
+    assert mismatch.items[0].reason == RR.INVALID_FIELD
+
+
+def test_request_log_has_operations_ids_and_no_key_material() -> None:
+    engine = make_engine()
+    data = encode(request(V1_4, create_aes(V1_4, "logged"), item(OP.GET)))
+    raw, entry = engine.handle_logged(data, "client-a")
+    assert entry.identity == "client-a" and entry.version == "1.4"
+    assert [x.operation for x in entry.items] == ["Create", "Get"]
+    assert [x.status for x in entry.items] == ["Success", "Success"]
+    assert entry.items[0].unique_identifiers == ("uid-1",)
+    assert entry.elapsed_ms >= 0
+    assert bytes(range(32)).hex() not in repr(entry)
+    assert bytes(range(32)) in raw  # the key is in the response, not in the log
+    _, failed = engine.handle_logged(encode(request(V2_1, item(OP.GET, uid("zz")))), "client-a")
+    assert failed.items[0].reason == "Object Not Found"
