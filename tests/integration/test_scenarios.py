@@ -10,8 +10,8 @@ the same keys without any replication step.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -42,24 +42,57 @@ class Backend:
     admin: Any  # TapeAdmin
     primary: Any  # SedKeySource
     secondary: Any  # SedKeySource
-    extra: Any = None
-
-    def primary_down(self) -> None:
-        self.primary.available = False
-
-    def primary_up(self) -> None:
-        self.primary.available = True
+    primary_down: Callable[[], None] = lambda: None
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
 
 @pytest.fixture
 def memory_backend() -> Backend:
     server = MemoryKeyServer("primary")
-    return Backend("memory", server, server, server, server.replica("secondary"))
+
+    def down() -> None:
+        server.available = False
+
+    return Backend("memory", server, server, server, server.replica("secondary"), down)
 
 
-@pytest.fixture(params=["memory"])
-def backend(request: pytest.FixtureRequest, memory_backend: Backend) -> Iterator[Backend]:
-    yield memory_backend
+@pytest.fixture
+def server_backend(kmip_server: Any, pki: Any) -> Iterator[Backend]:
+    """Two keyshelf servers (real engine, TLS) on ONE SQLite file: the secondary sees every key
+    the primary stores, as two server processes sharing the database would."""
+    from agent import sync
+    from firmware_hooks.agent_source import AgentSedSource, AgentTapeSource
+    from profiles.server import build_handler
+    from tests.integration.conftest import HOST, ServerThread
+
+    handler, close = build_handler(kmip_server.config)
+    secondary = ServerThread(kmip_server.config, handler).start()
+    cert, key = pki.paths["client-a"]
+    clients = [
+        sync.Client([f"{HOST}:{s.port}"], cert=cert, key=key, ca=pki.ca, deadline=10.0)
+        for s in (kmip_server, secondary)
+    ]
+    tape = AgentTapeSource(clients[0])
+    backend = Backend(
+        "server",
+        tape,
+        tape,
+        AgentSedSource(clients[0], name="primary"),
+        AgentSedSource(clients[1], name="secondary"),
+        kmip_server.stop,
+    )
+    try:
+        yield backend
+    finally:
+        for c in clients:
+            c.close()
+        secondary.stop()
+        close()
+
+
+@pytest.fixture(params=["memory", "server"])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    yield request.getfixturevalue(f"{request.param}_backend")
 
 
 def cartridges(n: int, prefix: str = "KS") -> list[Cartridge]:
@@ -128,24 +161,26 @@ def test_scenario_3_two_libraries_share_one_key_server(backend: Backend) -> None
 
 def test_scenario_4_array_boot_failover_and_destroyed_key(backend: Backend) -> None:
     array = StorageArray("ARR", 24, randbytes=seeded_randbytes("arr"))
-    first = take_ownership_and_boot(array, backend.primary, [backend.primary, backend.secondary])
+    servers = [backend.primary, backend.secondary]
+    first = take_ownership_and_boot(array, backend.primary, servers)
     assert first.ok and len(first.unlocked) == 24 and array.locked() == []
-
-    backend.primary_down()
-    failover = boot(array, [backend.primary, backend.secondary])
-    assert failover.ok and failover.servers_used == {"secondary": 24}
-    backend.primary_up()
+    assert first.servers_used == {"primary": 24}
 
     victim = array.drives[7].serial
     (key,) = backend.primary.auth_keys(array.group, victim)
     backend.admin.destroy(key.uid)
-    third = boot(array, [backend.primary, backend.secondary])
-    assert len(third.unlocked) == 23
-    assert [(r.drive_id, r.outcome) for r in third.failed] in (
+    second = boot(array, servers)
+    assert len(second.unlocked) == 23
+    assert [(r.drive_id, r.outcome) for r in second.failed] in (
         [(victim, DriveOutcome.KEY_DESTROYED)],
         [(victim, DriveOutcome.KEY_MISSING)],
     )
     assert array.locked() == [victim]
+
+    backend.primary_down()
+    third = boot(array, servers)
+    assert len(third.unlocked) == 23 and third.servers_used == {"secondary": 23}
+    assert [r.drive_id for r in third.failed] == [victim]
 
 
 @pytest.mark.parametrize("step", ["registered", "changed", "retired"])
