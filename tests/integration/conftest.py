@@ -343,3 +343,72 @@ def closed_by_peer(sock: socket.socket) -> bool:
         return sock.recv(1) == b""
     except (ConnectionError, ssl.SSLError):
         return True
+
+
+# -- real KMIP requests (agent.model) ---------------------------------------------------------
+
+
+def kmip_request(operation: Any, payload: Any, version: Any = None) -> bytes:
+    """A one-item Request Message (KMIP 1.4 §7 / 2.1 §8) as TTLV bytes; version defaults to 1.4."""
+    from agent import model
+    from agent.spec import V1_4
+
+    msg = model.RequestMessage(
+        request_header=model.RequestHeader(
+            protocol_version=model.ProtocolVersion.of(version or V1_4), batch_count=1
+        ),
+        batch_items=(model.RequestBatchItem(operation=operation, request_payload=payload),),
+    )
+    return model.encode_message(msg)
+
+
+def kmip_call(sock: socket.socket, operation: Any, payload: Any, version: Any = None) -> Any:
+    """Send one operation, return the decoded ResponseBatchItem."""
+    from agent import model
+
+    response = model.decode_response(roundtrip(sock, kmip_request(operation, payload, version)))
+    assert len(response.batch_items) == 1
+    return response.batch_items[0]
+
+
+def create_aes_key(sock: socket.socket, version: Any = None, *, name: str | None = None) -> str:
+    """Create an AES-256 key over ``sock``; returns its Unique Identifier."""
+    from agent import model
+    from agent.spec import (
+        CryptographicAlgorithm,
+        CryptographicUsageMask,
+        NameType,
+        ObjectType,
+        Operation,
+        ResultStatus,
+    )
+
+    attributes = [
+        model.Attribute("Cryptographic Algorithm", CryptographicAlgorithm.AES),
+        model.Attribute("Cryptographic Length", 256),
+        model.Attribute(
+            "Cryptographic Usage Mask", CryptographicUsageMask.ENCRYPT | CryptographicUsageMask.DECRYPT
+        ),
+    ]
+    if name is not None:
+        attributes.append(model.Attribute("Name", model.Name(name, NameType.UNINTERPRETED_TEXT_STRING)))
+    item = kmip_call(
+        sock,
+        Operation.CREATE,
+        model.CreateRequest(object_type=ObjectType.SYMMETRIC_KEY, attributes=tuple(attributes)),
+        version,
+    )
+    assert item.result_status == ResultStatus.SUCCESS, (item.result_reason, item.result_message)
+    return str(item.response_payload.unique_identifier)
+
+
+def get_key_bytes(sock: socket.socket, uid: str, version: Any = None) -> bytes:
+    """Get a symmetric key over ``sock``; returns its raw key bytes."""
+    from agent import model
+    from agent.spec import Operation, ResultStatus
+
+    item = kmip_call(sock, Operation.GET, model.GetRequest(unique_identifier=uid), version)
+    assert item.result_status == ResultStatus.SUCCESS, (item.result_reason, item.result_message)
+    material = item.response_payload.managed_object.key_block.key_value.key_material
+    assert isinstance(material, bytes)
+    return material

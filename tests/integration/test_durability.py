@@ -3,6 +3,10 @@
 Store level: a child process inserts records in a tight loop and prints each uid after
 ``insert`` returned; the parent kills it with SIGKILL mid-stream, reopens the database and
 finds every acknowledged record (synchronous=FULL: the WAL is fsynced before insert returns).
+
+Server level: ``keyshelf-server`` from an ``init`` directory; Create over mutual TLS, the
+response is the acknowledgement; kill -9; restart; Get returns the same key bytes; SIGTERM
+then stops it with status 0.
 """
 
 from __future__ import annotations
@@ -88,3 +92,72 @@ def test_acknowledged_inserts_survive_kill_9(tmp_path: Path) -> None:
         assert store.count() >= len(acked)
     finally:
         store.close()
+
+
+# -- the whole server: keyshelf-server as a subprocess ----------------------------------------
+
+
+def start_server_process(config: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """``keyshelf-server --config CONFIG --port 0`` logging to a fresh ``log_path``; returns
+    the process and its bound port (read from the structured "listening" log line)."""
+    import json
+
+    with log_path.open("xb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "profiles.cli", "--config", str(config), "--port", "0"],
+            stdout=log,
+            stderr=log,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            cwd=REPO,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for line in log_path.read_text().splitlines():
+            if line.startswith("{") and json.loads(line).get("event") == "listening":
+                return proc, int(json.loads(line)["port"])
+        if proc.poll() is not None:
+            pytest.fail(f"server exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(timeout=10)
+    pytest.fail("server did not report listening within 60 s")
+
+
+def test_acknowledged_create_survives_kill_9_of_server(tmp_path: Path) -> None:
+    from profiles.cli import main
+    from tests.integration.conftest import Pki, create_aes_key, get_key_bytes, tls_connect
+
+    data = tmp_path / "data"
+    assert main(["init", str(data), "--key-type", "ec"]) == 0
+    config = data / "keyshelf.toml"
+    client = Pki(data, {"client-a": (data / "client-a.crt", data / "client-a.key")})
+    proc, port = start_server_process(config, tmp_path / "first.log")
+    try:
+        with tls_connect(port, client.client_context("client-a")) as sock:
+            acked = {}
+            for _ in range(5):
+                uid = create_aes_key(sock)  # acknowledged: the response has arrived
+                acked[uid] = get_key_bytes(sock, uid)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+    log_path = tmp_path / "second.log"
+    proc, port = start_server_process(config, log_path)
+    try:
+        with tls_connect(port, client.client_context("client-a")) as sock:
+            for uid, key in acked.items():
+                assert get_key_bytes(sock, uid) == key
+        # SIGTERM: a clean stop with exit status 0.
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    logs = (tmp_path / "first.log").read_text() + log_path.read_text()
+    assert '"event":"stopped"' in log_path.read_text()
+    assert logs.count('"event":"request"') == 15  # 5 Create + 5 Get, then 5 Get
+    for key in acked.values():
+        assert key.hex() not in logs
