@@ -131,7 +131,8 @@ def _enum(
             raise _wrong_type(item.tag)
         value = item.value
         if flag is not None:
-            return flag(value)
+            # a negative Integer is not a set of bits: kept as the int so it round-trips
+            return flag(value) if value >= 0 else value
         return members.get(value, value)
 
     def enc(value: Any, ctx: Ctx) -> Item:
@@ -183,10 +184,13 @@ def _generic(tag: int) -> tuple[Decoder, Encoder]:
 
     def dec(item: Item, ctx: Ctx) -> Any:
         t = item.type
-        if t in _GENERIC_TYPES or t == ItemType.INTEGER:
+        if t in _GENERIC_TYPES:
             return item.value
         if t == DATE_TIME:
-            return _EPOCH + item.value * _SECOND
+            try:
+                return _EPOCH + item.value * _SECOND
+            except OverflowError:
+                return Typed(DATE_TIME, item.value)  # beyond datetime's range: kept as the number
         if t == STRUCTURE:
             return item
         return Typed(ItemType(t), item.value)
@@ -468,6 +472,7 @@ def _union(
     table: dict[tuple[int, int], list[tuple[Any, Decoder, Encoder]]] = {}
     encoders: list[tuple[Any, Encoder]] = []
     tags: list[int] = []
+    v2_only: set[tuple[int, int]] = set()
     for m in members:
         mtag = tag
         if dataclasses.is_dataclass(m):
@@ -489,6 +494,7 @@ def _union(
             idec, ienc = _scalar(mtag, INTEGER, int)
             table.setdefault((mtag, INTEGER), []).append((int, idec, ienc))
             encoders.append((int, ienc))
+            v2_only.update({(mtag, ENUMERATION), (mtag, INTEGER)})
             continue
         t, mdec, menc = _leaf(m, mtag, mtd)
         table.setdefault((mtag, t), []).append((m, mdec, menc))
@@ -504,9 +510,12 @@ def _union(
     if by_type:
         shapes = {(0, k[1]): v for k, v in shapes.items()}
         single = {(0, k[1]): v for k, v in single.items()}
+        v2_only = {(0, k[1]) for k in v2_only}
 
     def dec(item: Item, ctx: Ctx) -> Any:
         key = (0 if by_type else item.tag, item.type)
+        if not ctx.v2 and key in v2_only:
+            raise _wrong_type(item.tag)  # 1.x identifiers are Text Strings only
         candidates = shapes.get(key)
         if candidates is None:
             d = single.get(key)

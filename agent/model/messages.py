@@ -17,6 +17,7 @@ from agent.model._fields import local_metadata, required_tagged
 from agent.model.payloads import RequestPayload, ResponsePayload
 from agent.model.structures import Authentication, MessageExtension, Nonce, ProtocolVersion
 from agent.spec import (
+    AsynchronousIndicator,
     BatchErrorContinuationOption,
     Operation,
     ResultReason,
@@ -30,7 +31,7 @@ from agent.ttlv import Item
 class RequestHeader:
     """Request Header (spec 1.4 Table 282, 2.1 Table 395).
 
-    ``asynchronous_indicator`` is a Boolean in 1.x and an Enumeration in 2.x (an int).
+    ``asynchronous_indicator`` is a Boolean in 1.x and an Enumeration in 2.x.
     """
 
     TAG: ClassVar[int] = Tag.REQUEST_HEADER
@@ -38,7 +39,7 @@ class RequestHeader:
     maximum_response_size: int | None = None
     client_correlation_value: str | None = None
     server_correlation_value: str | None = None
-    asynchronous_indicator: bool | int | None = None
+    asynchronous_indicator: bool | AsynchronousIndicator | None = None
     attestation_capable_indicator: bool | None = None
     attestation_type: tuple[int, ...] = ()
     authentication: Authentication | None = None

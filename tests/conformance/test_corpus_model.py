@@ -38,15 +38,19 @@ def _difference(a: Item, b: Item, path: str = "") -> str | None:
 
 def _check(item: Item) -> str | None:
     version = model.message_version(item)
-    cls = model.RequestMessage if item.tag == Tag.REQUEST_MESSAGE else model.ResponseMessage
-    msg = model.from_item(item, cls, version)
-    for index, batch_item in enumerate(msg.batch_items):
+    msg: model.RequestMessage | model.ResponseMessage
+    if item.tag == Tag.REQUEST_MESSAGE:
+        msg = model.from_item(item, model.RequestMessage, version)
+    else:
+        msg = model.from_item(item, model.ResponseMessage, version)
+    batch_items: tuple[model.RequestBatchItem | model.ResponseBatchItem, ...] = msg.batch_items
+    for index, batch_item in enumerate(batch_items):
         if batch_item.payload_error is not None:
             return f"batch item {index}: payload {batch_item.payload_error!r}"
     if found := _difference(item, model.to_item(msg, version)):
         return f"round trip: {found}"
     data = model.encode_message(msg)
-    again = model.decode_request(data) if cls is model.RequestMessage else model.decode_response(data)
+    again = model.decode_request(data) if item.tag == Tag.REQUEST_MESSAGE else model.decode_response(data)
     if again != msg:
         return "TTLV bytes decode to a different model"
     return None
