@@ -21,6 +21,7 @@ by client) and the versions that define it. Index rows for Locate are built here
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -284,7 +285,7 @@ def attr_from_v2(item: Item, version: Version) -> Attr:
         vendor = _child(item, Tag.VENDOR_IDENTIFICATION)
         name = _child(item, Tag.ATTRIBUTE_NAME)
         value = _child(item, Tag.ATTRIBUTE_VALUE)
-        if vendor is None or name is None:
+        if vendor is None or name is None or not _VENDOR_ID.fullmatch(str(vendor.value)) or not name.value:
             raise AttrError("unknown", "?")
         if value is None:
             value = Item(Tag.ATTRIBUTE_VALUE, ItemType.STRUCTURE, ())
@@ -297,6 +298,9 @@ def attr_from_v2(item: Item, version: Version) -> Attr:
         raise AttrError("version", rule.name)
     _check_type(rule, item)
     return Attr(rule.name, item, 0)
+
+
+_VENDOR_ID = re.compile(r"[A-Za-z0-9_.]+")  # SPEC-2.1 §4.60 Vendor Identification characters
 
 
 def attr_to_v1(attr: Attr, *, with_index: bool = True) -> Item:

@@ -48,7 +48,13 @@ R = ResultReason
 def visible(a: Attr, version: Version) -> bool:
     """An attribute a client of ``version`` can be shown (per-version availability)."""
     rule = rule_for(a.name)
-    return rule is not None and (is_custom(a.name) or rule.in_version(version))
+    if rule is None:
+        return False
+    if is_custom(a.name):
+        # 1.x custom attribute names are x-/y- only (SPEC-1.4 §3.39); other vendors' 2.x Vendor
+        # Attributes have no 1.x spelling
+        return version.major >= 2 or a.name.startswith(("x-", "y-"))
+    return rule.in_version(version)
 
 
 def _open(ctx: Context, payload: Item) -> ManagedObject:

@@ -59,6 +59,11 @@ class EngineConfig:
     max_attributes: int = 1024  # instances per object (TLP 2.x: >= 32 vendor attributes)
     max_text: int = 65536  # characters per attribute name / text value (TLP: >= 255)
     max_locate_items: int = 10000  # upper bound of a Locate answer without Maximum Items
+    # The Random Number Generator attribute / Query RNGs answer (SPEC-1.4 §3.44, §2.1.18): the
+    # RNG Algorithm enumeration of the generator behind ``random``. os.urandom is the kernel
+    # CSPRNG, which none of the named algorithms describes: Unspecified. A deployment whose
+    # ``random`` is, e.g., an HSM's ANSI X9.31 generator sets it here.
+    rng_algorithm: int = 1  # RNG Algorithm Unspecified
 
 
 @dataclass

@@ -19,7 +19,6 @@ from agent.spec import (
     Operation,
     ProtectionStorageMask,
     ResultReason,
-    RNGAlgorithm,
     State,
     Tag,
 )
@@ -321,7 +320,7 @@ def server_attributes(
     if generated:
         attrs.set(
             "Random Number Generator",
-            struct(Tag.RANDOM_NUMBER_GENERATOR, (enum(Tag.RNG_ALGORITHM, RNGAlgorithm.UNSPECIFIED),)),
+            struct(Tag.RANDOM_NUMBER_GENERATOR, (enum(Tag.RNG_ALGORITHM, ctx.config.rng_algorithm),)),
         )
     if object_type in KEY_OBJECTS:
         sensitive = bool(attrs.value("Sensitive")) if "Sensitive" in given else False

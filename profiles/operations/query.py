@@ -11,7 +11,7 @@ from agent.spec import (
     Tag,
 )
 from agent.ttlv import Item
-from profiles.operations.base import Context, Handler, boolean, children, enum, struct, text
+from profiles.operations.base import Context, Handler, boolean, children, enum, integer, struct, text
 
 QF = QueryFunction
 
@@ -56,6 +56,11 @@ def query(ctx: Context, payload: Item) -> list[Item]:
             # SPEC-1.4 §2.1.24: Batch Undo / Continue Capability
             caps += [boolean(Tag.BATCH_UNDO_CAPABILITY, True), boolean(Tag.BATCH_CONTINUE_CAPABILITY, True)]
         out.append(struct(Tag.CAPABILITY_INFORMATION, caps))
+    if QF.QUERY_RNGS in functions and ctx.version >= V1_3:
+        out.append(struct(Tag.RNG_PARAMETERS, (enum(Tag.RNG_ALGORITHM, cfg.rng_algorithm),)))
+    if QF.QUERY_STORAGE_PROTECTION_MASKS in functions and ctx.v2:
+        # SPEC-2.1 §6.1.37: the masks the server can honour; keys are held in software
+        out.append(struct(Tag.PROTECTION_STORAGE_MASKS, (integer(Tag.PROTECTION_STORAGE_MASK, 1),)))
     if QF.QUERY_EXTENSION_LIST in functions or QF.QUERY_EXTENSION_MAP in functions:
         pass  # no extensions defined by this server
     return out

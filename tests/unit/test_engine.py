@@ -517,3 +517,91 @@ def test_request_log_has_operations_ids_and_no_key_material() -> None:
     assert bytes(range(32)) in raw  # the key is in the response, not in the log
     _, failed = engine.handle_logged(encode(request(V2_1, item(OP.GET, uid("zz")))), "client-a")
     assert failed.items[0].reason == "Object Not Found"
+
+
+# ------------------------------------------------------------------ locate
+
+
+def test_locate_filters_paging_and_located_items() -> None:
+    engine = make_engine()
+    asi = s(
+        T.APPLICATION_SPECIFIC_INFORMATION,
+        t(T.APPLICATION_NAMESPACE, "LIBRARY-LTO"),
+        t(T.APPLICATION_DATA, "AB"),
+    )
+    other_asi = s(
+        T.APPLICATION_SPECIFIC_INFORMATION,
+        t(T.APPLICATION_NAMESPACE, "LIBRARY-LTO"),
+        t(T.APPLICATION_DATA, "CD"),
+    )
+    uids = []
+    for n, a in (("l1", asi), ("l2", other_asi), ("l3", other_asi)):
+        created = send(
+            engine, request(V1_4, create_aes(V1_4, n, attr(V1_4, "Application Specific Information", a)))
+        )
+        uids.append(created.items[0].uid)
+    by_asi = send(engine, request(V1_4, item(OP.LOCATE, attr(V1_4, "Application Specific Information", asi))))
+    assert [str(u.value) for u in by_asi.items[0].all(T.UNIQUE_IDENTIFIER)] == [uids[0]]
+    # Cryptographic Usage Mask matches by AND (SPEC-1.4 §4.9): Encrypt alone matches Encrypt|Decrypt
+    by_mask = send(
+        engine,
+        request(
+            V1_4, item(OP.LOCATE, attr(V1_4, "Cryptographic Usage Mask", i(T.CRYPTOGRAPHIC_USAGE_MASK, 4)))
+        ),
+    )
+    assert len(by_mask.items[0].all(T.UNIQUE_IDENTIFIER)) == 3
+    by_sign = send(
+        engine,
+        request(
+            V1_4, item(OP.LOCATE, attr(V1_4, "Cryptographic Usage Mask", i(T.CRYPTOGRAPHIC_USAGE_MASK, 1)))
+        ),
+    )
+    assert by_sign.items[0].all(T.UNIQUE_IDENTIFIER) == []
+    # newest first, Offset Items / Maximum Items, Located Items counts all matches (1.3+)
+    paged = send(engine, request(V1_4, item(OP.LOCATE, i(T.MAXIMUM_ITEMS, 1), i(T.OFFSET_ITEMS, 1))))
+    located = paged.items[0].get(T.LOCATED_ITEMS)
+    assert located is not None and located.value == 3
+    assert [str(u.value) for u in paged.items[0].all(T.UNIQUE_IDENTIFIER)] == [uids[1]]
+    everything = send(engine, request(V1_4, item(OP.LOCATE)))
+    assert [str(u.value) for u in everything.items[0].all(T.UNIQUE_IDENTIFIER)] == uids[::-1]
+    assert everything.items[0].get(T.LOCATED_ITEMS) is None
+    # an attribute the server does not know: Invalid Field (SPEC-1.4 Table 336)
+    unknown = s(T.ATTRIBUTE, t(T.ATTRIBUTE_NAME, "No Such Attribute"), t(T.ATTRIBUTE_VALUE, "x"))
+    assert send(engine, request(V1_4, item(OP.LOCATE, unknown))).items[0].reason == RR.INVALID_FIELD
+
+
+def test_locate_date_range_2x() -> None:
+    engine = make_engine()
+    from tests.unit.test_engine_helpers import dt
+
+    stop = dt(T.PROTECT_STOP_DATE, 949_327_200)
+    created = send(engine, request(V2_1, create_aes(V2_1, "dated", stop)))
+    inside = item(
+        OP.LOCATE, s(T.ATTRIBUTES, dt(T.PROTECT_STOP_DATE, 949_000_000), dt(T.PROTECT_STOP_DATE, 950_000_000))
+    )
+    outside = item(
+        OP.LOCATE, s(T.ATTRIBUTES, dt(T.PROTECT_STOP_DATE, 950_000_000), dt(T.PROTECT_STOP_DATE, 960_000_000))
+    )
+    assert send(engine, request(V2_1, inside)).items[0].uid == created.items[0].uid
+    assert send(engine, request(V2_1, outside)).items[0].all(T.UNIQUE_IDENTIFIER) == []
+
+
+def test_vendor_attributes_other_than_x_are_hidden_from_1x() -> None:
+    engine = make_engine()
+    acme = s(
+        T.ATTRIBUTE, t(T.VENDOR_IDENTIFICATION, "acme"), t(T.ATTRIBUTE_NAME, "Slot"), i(T.ATTRIBUTE_VALUE, 7)
+    )
+    key = send(engine, request(V2_1, create_aes(V2_1, "vend", acme))).items[0].uid
+    lst2 = send(engine, request(V2_1, item(OP.GET_ATTRIBUTE_LIST, uid(key))))
+    assert any(r.type == ItemType.STRUCTURE for r in lst2.items[0].all(T.ATTRIBUTE_REFERENCE))
+    lst1 = send(engine, request(V1_4, item(OP.GET_ATTRIBUTE_LIST, uid(key))))
+    assert "acme-Slot" not in {str(n.value) for n in lst1.items[0].all(T.ATTRIBUTE_NAME)}
+    bad = s(
+        T.ATTRIBUTE, t(T.VENDOR_IDENTIFICATION, "a-b"), t(T.ATTRIBUTE_NAME, "Slot"), i(T.ATTRIBUTE_VALUE, 7)
+    )
+    assert send(engine, request(V2_1, create_aes(V2_1, "vend2", bad))).items[0].reason == RR.INVALID_ATTRIBUTE
+    server_only = s(
+        T.ATTRIBUTE, t(T.VENDOR_IDENTIFICATION, "y"), t(T.ATTRIBUTE_NAME, "Mine"), i(T.ATTRIBUTE_VALUE, 1)
+    )
+    refused = send(engine, request(V2_1, create_aes(V2_1, "vend3", server_only)))
+    assert refused.items[0].reason == RR.ATTRIBUTE_READ_ONLY
