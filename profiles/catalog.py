@@ -96,8 +96,13 @@ class Profile:
     profile_names: Mapping[Version, int]
 
 
-def _names(v13: int, v14: int, v2x: int) -> Mapping[Version, int]:
-    return {V1_3: v13, V1_4: v14, V2_0: v2x, V2_1: v2x}
+def _names(v10: int | None, v13: int, v14: int, v2x: int) -> Mapping[Version, int]:
+    """Profile Name values: 1.0, 1.1, 1.2 consecutive from ``v10`` (SPEC-1.4 §9.1.3.2.42),
+    then the 1.3, 1.4 and 2.x (SPEC-2.1 §11.41) values."""
+    names: dict[Version, int] = {V1_3: v13, V1_4: v14, V2_0: v2x, V2_1: v2x}
+    if v10 is not None:
+        names.update({V1_0: v10, V1_1: v10 + 1, Version(1, 2): v10 + 2})
+    return names
 
 
 PROFILES: Mapping[str, Profile] = {
@@ -118,7 +123,7 @@ PROFILES: Mapping[str, Profile] = {
                 }
             ),
             # Baseline Server Basic KMIP v1.3 0x55, v1.4 0x79; 2.x Baseline Server 0x12B
-            profile_names=_names(0x55, 0x79, 0x12B),
+            profile_names={**_names(None, 0x55, 0x79, 0x12B), Version(1, 2): 0x01},
         ),
         Profile(
             key="tape-library",
@@ -126,7 +131,7 @@ PROFILES: Mapping[str, Profile] = {
             # TLP §2.3 and the operations listed in TL-M-1 (Query response example)
             operations=_BASELINE_OPS | {OP.CREATE, OP.REGISTER},
             object_types=frozenset({OT.SYMMETRIC_KEY, OT.TEMPLATE}),
-            profile_names=_names(0x5C, 0x80, 0x107),
+            profile_names=_names(0x0A, 0x5C, 0x80, 0x107),
         ),
         Profile(
             key="sa-sed",
@@ -134,7 +139,7 @@ PROFILES: Mapping[str, Profile] = {
             # SASED §2.3: Register of Secret Data (Password) and, in 1.x, Template
             operations=_BASELINE_OPS | {OP.REGISTER},
             object_types=frozenset({OT.SECRET_DATA, OT.TEMPLATE}),
-            profile_names=_names(0x72, 0x96, 0x11D),
+            profile_names=_names(0x40, 0x72, 0x96, 0x11D),
         ),
         Profile(
             key="symmetric-key-lifecycle",
@@ -152,21 +157,21 @@ PROFILES: Mapping[str, Profile] = {
                 OP.GET_USAGE_ALLOCATION,
             },
             object_types=frozenset({OT.SYMMETRIC_KEY}),
-            profile_names=_names(0x5E, 0x82, 0x109),
+            profile_names=_names(0x10, 0x5E, 0x82, 0x109),
         ),
         Profile(
             key="symmetric-key-foundry",
             title="Symmetric Key Foundry Server",
             operations=_BASELINE_OPS | {OP.CREATE},
             object_types=frozenset({OT.SYMMETRIC_KEY}),
-            profile_names=_names(0x6A, 0x8E, 0x115),
+            profile_names=_names(0x28, 0x6A, 0x8E, 0x115),
         ),
         Profile(
             key="opaque-object-store",
             title="Opaque Managed Object Store Server",
             operations=_BASELINE_OPS | {OP.REGISTER},
             object_types=frozenset({OT.OPAQUE_OBJECT}),
-            profile_names=_names(0x6C, 0x90, 0x117),
+            profile_names=_names(0x2E, 0x6C, 0x90, 0x117),
         ),
     )
 }
@@ -270,5 +275,13 @@ class Catalog:
         return head + sorted(t for t in types if t not in head)
 
     def profile_names(self, version: Version) -> list[int]:
-        """Query Profiles: the Profile Name values of the claimed profiles in ``version``."""
-        return [p.profile_names[version] for p in self.profiles if version in p.profile_names]
+        """Query Profiles: the Profile Name values of the claimed profiles. A 1.x server reports
+        the profile for every 1.x version up to the request's (the 1.x enumeration names each
+        version, TC-Q-PROF-1-14); 2.x has one value per profile (the 1.x values are Reserved)."""
+        out: list[int] = []
+        for p in self.profiles:
+            for v, value in sorted(p.profile_names.items()):
+                same_era = (v.major >= 2) == (version.major >= 2)
+                if same_era and v <= version and value not in out:
+                    out.append(value)
+        return out

@@ -45,10 +45,11 @@ from agent.spec import (
     Tag,
     Version,
     enum_value_name,
+    tag_def,
 )
 from agent.ttlv import DecodeError, Item, decode, encode
 from profiles.catalog import SUPPORTED_VERSIONS, Catalog
-from profiles.operations import HANDLERS
+from profiles.operations import HANDLERS, REQUEST_FIELDS
 from profiles.operations.base import (
     Context,
     EngineConfig,
@@ -220,6 +221,7 @@ class Engine:
                 identity, str(exc.version), (ItemLog("?", (), "Operation Failed", reason),), 0.0
             )
         ctx = Context(self.services, version, identity, self._now())
+        ctx.exact = _requested_version(msg) == version
         correlation = _opt_text(header, Tag.CLIENT_CORRELATION_VALUE)
 
         option = _opt_int(header, Tag.BATCH_ERROR_CONTINUATION_OPTION) or BECO.STOP
@@ -350,6 +352,8 @@ class Engine:
                 raise fail(R.OPERATION_NOT_SUPPORTED, "operation not supported")
             if payload is None:
                 raise fail(R.INVALID_MESSAGE, "batch item without Request Payload")
+            if ctx.exact:
+                _check_fields(op, payload, ctx.version)
             ctx.operation = op
             with self.store.transaction():
                 out = handler(ctx, payload)
@@ -440,6 +444,19 @@ def _answer_version(major: int, minor: int) -> Version | None:
     return max(same_major)  # a newer minor: answer in our newest minor of that major
 
 
+def _requested_version(msg: Item) -> Version | None:
+    try:
+        header = one(msg, Tag.REQUEST_HEADER)
+        pv = one(header, Tag.PROTOCOL_VERSION)
+        major = one(pv, Tag.PROTOCOL_VERSION_MAJOR)
+        minor = one(pv, Tag.PROTOCOL_VERSION_MINOR)
+    except KmipError:
+        return None
+    if major is None or minor is None:
+        return None
+    return Version(int(major.value), int(minor.value))
+
+
 def _version_item(version: Version) -> Item:
     return struct(
         Tag.PROTOCOL_VERSION,
@@ -487,6 +504,17 @@ def _sniff_version(data: bytes) -> Version:
     if v is None:
         return V2_1 if major > 2 else V1_0
     return v
+
+
+def _check_fields(op: Operation, payload: Item, version: Version) -> None:
+    """SPEC-1.4 §11.1 Table 327: same major and minor version, unknown field -> Invalid Field."""
+    allowed = REQUEST_FIELDS.get(op)
+    if allowed is None:
+        return
+    for c in payload.value:
+        row = tag_def(c.tag)
+        if c.tag not in allowed or row is None or not row.in_version(version):
+            raise fail(R.INVALID_FIELD, "field not defined for this operation and version")
 
 
 def _opt_int(header: Item, tag: int) -> int | None:

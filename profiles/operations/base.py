@@ -221,6 +221,9 @@ class Context:
     # the current item's object ids, for the request log
     touched: list[str] = field(default_factory=list)
     operation: Operation = Operation.QUERY
+    # the request is in a version the server speaks exactly (not a newer minor answered in an
+    # older one): unknown fields are then Invalid Field rather than ignored (SPEC-1.4 §11.1)
+    exact: bool = True
 
     @property
     def v2(self) -> bool:

@@ -4,7 +4,7 @@ Secret Data) from the client's attributes."""
 from __future__ import annotations
 
 from agent.spec import (
-    V2_0,
+    V1_4,
     ItemType,
     KeyFormatType,
     ObjectType,
@@ -40,7 +40,8 @@ def create(ctx: Context, payload: Item) -> list[Item]:
     if ot_item is None:
         raise fail(R.INVALID_MESSAGE, "Object Type is required")
     ot = check_object_type(ctx, int(ot_item.value))
-    creatable = {ObjectType.SYMMETRIC_KEY} | ({ObjectType.SECRET_DATA} if ctx.version >= V2_0 else set())
+    # Secret Data from 1.4 on (TC-CREATE-SD-1-14: Password, Opaque key format, Cryptographic Length bits)
+    creatable = {ObjectType.SYMMETRIC_KEY} | ({ObjectType.SECRET_DATA} if ctx.version >= V1_4 else set())
     if ot not in creatable:
         raise fail(R.INVALID_FIELD if not ctx.v2 else R.INVALID_OBJECT_TYPE, "object type cannot be created")
     attrs = check_client_attributes(
@@ -61,7 +62,7 @@ def create(ctx: Context, payload: Item) -> list[Item]:
         obj = struct(
             Tag.SECRET_DATA,
             (
-                enum(Tag.SECRET_DATA_TYPE, SecretDataType.SEED),
+                enum(Tag.SECRET_DATA_TYPE, SecretDataType.PASSWORD),
                 struct(
                     Tag.KEY_BLOCK,
                     (
@@ -71,7 +72,6 @@ def create(ctx: Context, payload: Item) -> list[Item]:
                 ),
             ),
         )
-        attrs = [a for a in attrs if a.name != "Cryptographic Length"]
     mo = insert_object(ctx, ot, attrs, obj, generated=True, op=Operation.CREATE)
     return [enum(Tag.OBJECT_TYPE, ot), uid_item(mo.uid)]
 

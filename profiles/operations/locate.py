@@ -137,7 +137,8 @@ def _answer(ctx: Context, uids: list[str], total: int | None, payload: Item) -> 
     ctx.set_placeholder(uids[0] if len(uids) == 1 else None, Operation.LOCATE)
     ctx.touched.extend(uids[:8])
     out: list[Item] = []
-    paged = one(payload, Tag.MAXIMUM_ITEMS) is not None or one(payload, Tag.OFFSET_ITEMS) is not None
+    # Located Items answers a paged request (Offset Items given, as in TC-OFFSET-1-14)
+    paged = one(payload, Tag.OFFSET_ITEMS) is not None
     if paged and total is not None and ctx.version >= V1_3:
         out.append(integer(Tag.LOCATED_ITEMS, total))  # SPEC-1.4 §4.9 Located Items
     out.extend(uid_item(u) for u in uids)

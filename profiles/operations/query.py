@@ -55,6 +55,14 @@ def query(ctx: Context, payload: Item) -> list[Item]:
         if ctx.version >= V1_4:
             # SPEC-1.4 §2.1.24: Batch Undo / Continue Capability
             caps += [boolean(Tag.BATCH_UNDO_CAPABILITY, True), boolean(Tag.BATCH_CONTINUE_CAPABILITY, True)]
+        # Unwrap Mode, Destroy Action, Shredding Algorithm, RNG Mode: nothing the server
+        # promises beyond the defaults (Unspecified = 1 in each enumeration)
+        caps += [
+            enum(Tag.UNWRAP_MODE, 1),
+            enum(Tag.DESTROY_ACTION, 1),
+            enum(Tag.SHREDDING_ALGORITHM, 1),
+            enum(Tag.RNG_MODE, 1),
+        ]
         out.append(struct(Tag.CAPABILITY_INFORMATION, caps))
     if QF.QUERY_RNGS in functions and ctx.version >= V1_3:
         out.append(struct(Tag.RNG_PARAMETERS, (enum(Tag.RNG_ALGORITHM, cfg.rng_algorithm),)))

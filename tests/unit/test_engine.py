@@ -301,8 +301,9 @@ def test_profile_limited_operation_not_supported() -> None:
 def test_query_profiles_reports_claimed_profiles() -> None:
     engine = make_engine(EngineConfig(profiles=("tape-library", "baseline")))
     q = send(engine, request(V1_4, item(OP.QUERY, e(T.QUERY_FUNCTION, QueryFunction.QUERY_PROFILES))))
-    names = sorted(int(p.value[0].value) for p in q.items[0].all(T.PROFILE_INFORMATION))
-    assert names == [0x79, 0x80]
+    names = {int(p.value[0].value) for p in q.items[0].all(T.PROFILE_INFORMATION)}
+    # every 1.x version's value up to the request's (TC-Q-PROF-1-14), never a 2.x one
+    assert {0x0A, 0x0B, 0x0C, 0x5C, 0x80, 0x01, 0x55, 0x79} == names
     q = send(engine, request(V2_1, item(OP.QUERY, e(T.QUERY_FUNCTION, QueryFunction.QUERY_PROFILES))))
     assert sorted(int(p.value[0].value) for p in q.items[0].all(T.PROFILE_INFORMATION)) == [0x107, 0x12B]
 
@@ -562,6 +563,11 @@ def test_locate_filters_paging_and_located_items() -> None:
     located = paged.items[0].get(T.LOCATED_ITEMS)
     assert located is not None and located.value == 3
     assert [str(u.value) for u in paged.items[0].all(T.UNIQUE_IDENTIFIER)] == [uids[1]]
+    first = send(engine, request(V1_4, item(OP.LOCATE, i(T.MAXIMUM_ITEMS, 1)), item(OP.GET)))
+    assert first.items[0].get(T.LOCATED_ITEMS) is None  # only with Offset Items (TC-OFFSET-1-14)
+    assert first.items[0].uid == uids[2] and first.items[1].uid == uids[2]
+    two = send(engine, request(V1_4, item(OP.LOCATE, i(T.MAXIMUM_ITEMS, 2)), item(OP.GET)))
+    assert two.items[1].reason == RR.ITEM_NOT_FOUND  # two results empty the ID Placeholder
     everything = send(engine, request(V1_4, item(OP.LOCATE)))
     assert [str(u.value) for u in everything.items[0].all(T.UNIQUE_IDENTIFIER)] == uids[::-1]
     assert everything.items[0].get(T.LOCATED_ITEMS) is None
@@ -605,3 +611,39 @@ def test_vendor_attributes_other_than_x_are_hidden_from_1x() -> None:
     )
     refused = send(engine, request(V2_1, create_aes(V2_1, "vend3", server_only)))
     assert refused.items[0].reason == RR.ATTRIBUTE_READ_ONLY
+
+
+def test_create_secret_data_from_1_4() -> None:
+    engine = make_engine()
+    ta = attributes(V1_4, attr(V1_4, "Cryptographic Length", i(T.CRYPTOGRAPHIC_LENGTH, 80)))
+    resp = send(engine, request(V1_4, item(OP.CREATE, e(T.OBJECT_TYPE, 7), ta), item(OP.GET)))
+    assert resp.items[0].ok and resp.items[1].ok
+    secret = resp.items[1].get(T.SECRET_DATA)
+    assert secret is not None
+    block = secret.value[1]
+    material = next(c for c in block.value if c.tag == T.KEY_VALUE).value[0]
+    assert len(material.value) == 10
+    older = send(engine, request(V1_3, item(OP.CREATE, e(T.OBJECT_TYPE, 7), ta)))
+    assert older.items[0].reason == RR.INVALID_FIELD
+
+
+def test_query_capabilities_1_4() -> None:
+    resp = send(
+        make_engine(), request(V1_4, item(OP.QUERY, e(T.QUERY_FUNCTION, QueryFunction.QUERY_CAPABILITIES)))
+    )
+    cap = resp.items[0].get(T.CAPABILITY_INFORMATION)
+    assert cap is not None
+    values = {c.tag: c.value for c in cap.value}
+    assert values[T.BATCH_UNDO_CAPABILITY] is True and values[T.BATCH_CONTINUE_CAPABILITY] is True
+    assert values[T.STREAMING_CAPABILITY] is False
+
+
+def test_unknown_payload_field_same_version_invalid_field_newer_minor_ignored() -> None:
+    engine = make_engine()
+    stray = t(T.ATTRIBUTE_NAME, "stray")  # not a Query field
+    q = item(OP.QUERY, e(T.QUERY_FUNCTION, 1), stray)
+    assert send(engine, request(V1_4, q)).items[0].reason == RR.INVALID_FIELD
+    assert send(engine, request(Version(1, 9), q)).items[0].ok
+    # a 2.x-only carrier in a 1.x request is unknown in that version
+    two_x = item(OP.CREATE, e(T.OBJECT_TYPE, 2), s(T.ATTRIBUTES))
+    assert send(engine, request(V1_4, two_x)).items[0].reason == RR.INVALID_FIELD
