@@ -169,6 +169,8 @@ def _from_container(parsed: Any) -> Item:
 
 def decode_declared(data: bytes, *, max_size: int = MAX_SIZE, max_depth: int = MAX_DEPTH) -> Item:
     """Decode with construct's interpreter over the declared grammar (the reference codec)."""
+    if max_depth < 1:
+        raise ValueError("max_depth must be at least 1")
     if len(data) > max_size:
         raise DecodeError("TTLV item larger than the size bound")
     try:
@@ -221,6 +223,8 @@ def _to_container(item: Item, depth: int, max_depth: int) -> dict[str, Any]:
 
 def encode_declared(item: Item, *, max_depth: int = MAX_DEPTH) -> bytes:
     """Encode with construct's interpreter over the declared grammar (the reference codec)."""
+    if max_depth < 1:
+        raise ValueError("max_depth must be at least 1")
     container = _to_container(item, 1, max_depth)
     try:
         data: bytes = _MESSAGE.build(container, max_depth=max_depth)
@@ -290,6 +294,8 @@ def decode(data: bytes, *, max_size: int = MAX_SIZE, max_depth: int = MAX_DEPTH)
     multiple of 8, UTF-8 text, Structures exactly filled by their children, nesting at most
     ``max_depth`` and size at most ``max_size``.
     """
+    if max_depth < 1:
+        raise ValueError("max_depth must be at least 1")
     if type(data) is not bytes:
         data = bytes(data)
     if len(data) > max_size:
@@ -401,6 +407,8 @@ def encode(item: Item, *, max_depth: int = MAX_DEPTH) -> bytes:
     out of range for its item type, an invalid tag or item type, or nesting deeper than
     ``max_depth``.
     """
+    if max_depth < 1:
+        raise ValueError("max_depth must be at least 1")
     parts: list[bytes] = []
     try:
         _encode_into((item,), parts, max_depth)
@@ -437,8 +445,6 @@ def _encode_into(
 
     Item types are compared by value, so a plain int type code is accepted like its member.
     """
-    if depth_left <= 0:
-        raise ValueError("item nesting deeper than the depth bound")
     total = 0
     for tag, item_type, value in items:
         if tag >> 16 not in prefixes:
@@ -446,6 +452,8 @@ def _encode_into(
         if item_type == structure:
             if type(value) is not tuple and not isinstance(value, tuple | list):
                 raise TypeError("a Structure value is a tuple of Items")
+            if value and depth_left <= 1:
+                raise ValueError("item nesting deeper than the depth bound")
             slot = len(parts)
             parts.append(b"")  # the header, once the children's length is known
             length = _encode_into(value, parts, depth_left - 1)

@@ -413,3 +413,10 @@ def test_encoder_accepts_int_codes_and_int_enums(encoder: Encoder) -> None:
     assert encoder(Item(0x420020, T.STRUCTURE, [Item(0x420020, T.ENUMERATION, T.DATE_TIME)])) == h(
         "42 00 20 01 00 00 00 10 42 00 20 05 00 00 00 04 00 00 00 09 00 00 00 00"
     )
+
+
+@pytest.mark.parametrize("codec", [decode, decode_declared, encode, encode_declared])
+def test_depth_bound_below_one_is_misuse(codec: Callable[..., object]) -> None:
+    argument = h(SPEC_EXAMPLES[0][2]) if codec in (decode, decode_declared) else SPEC_EXAMPLES[0][1]
+    with pytest.raises(ValueError):
+        codec(argument, max_depth=0)
