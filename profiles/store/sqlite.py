@@ -100,6 +100,11 @@ class SQLiteStorage:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()  # guards _connections only, never held during a query
+        # SQLite admits one writer at a time anyway; queueing writer threads on a fair Python
+        # lock avoids SQLite's sleep-and-retry busy handler between threads of this process
+        # (it costs milliseconds per conflict). Readers never touch it. Other processes on the
+        # same file still coordinate through SQLite's own lock and busy timeout.
+        self._write_lock = threading.Lock()
         self._closed = False
         con = self._state().con
         self._migrate(con)
@@ -180,24 +185,45 @@ class SQLiteStorage:
 
     # -- writes ----------------------------------------------------------------------------
 
+    def _begin(self, con: sqlite3.Connection) -> None:
+        self._write_lock.acquire()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._write_lock.release()
+            raise
+
+    def _end(self, con: sqlite3.Connection, commit: bool) -> None:
+        try:
+            if commit:
+                try:
+                    con.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    con.execute("ROLLBACK")
+                    raise StoreError(f"commit failed: {exc}") from None
+            else:
+                con.execute("ROLLBACK")
+        finally:
+            self._write_lock.release()
+
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """One atomic write: its own transaction at top level, a savepoint inside a scope."""
         st = self._state()
         con = st.con
         if st.depth == 0:
-            con.execute("BEGIN IMMEDIATE")
+            self._begin(con)
             try:
                 yield con
-                con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                self._end(con, commit=False)
                 raise
+            self._end(con, commit=True)
             return
         if not st.began:
             # First write of this scope: take the write lock now and give every open inner
             # scope its savepoint, so each can still be rolled back on its own.
-            con.execute("BEGIN IMMEDIATE")
+            self._begin(con)
             st.began = True
             for level in range(2, st.depth + 1):
                 con.execute(f"SAVEPOINT s{level}")
@@ -318,7 +344,7 @@ class SQLiteStorage:
             if level == 1:
                 if st.began:
                     st.began = False
-                    con.execute("ROLLBACK")
+                    self._end(con, commit=False)
             elif level in st.savepoints:
                 con.execute(f"ROLLBACK TO s{level}")
                 con.execute(f"RELEASE s{level}")
@@ -327,11 +353,7 @@ class SQLiteStorage:
             if level == 1:
                 if st.began:
                     st.began = False
-                    try:
-                        con.execute("COMMIT")
-                    except sqlite3.Error as exc:
-                        con.execute("ROLLBACK")
-                        raise StoreError(f"commit failed: {exc}") from None
+                    self._end(con, commit=True)
             elif level in st.savepoints:
                 con.execute(f"RELEASE s{level}")
         finally:
