@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from agent.spec import (
     CertificateType,
     CryptographicAlgorithm,
+    DigitalSignatureAlgorithm,
     HashingAlgorithm,
     ItemType,
     KeyFormatType,
@@ -214,6 +215,7 @@ def digest_of(object_type: int, obj: Item) -> Item | None:
     elif object_type == OT.CERTIFICATE:
         v = one(obj, Tag.CERTIFICATE_VALUE)
         data = None if v is None else bytes(v.value)
+        kft = KeyFormatType.RAW  # the DER value as given (TC-CERTATTR-1-14 shows Raw)
     if data is None:
         return None
     fields = [
@@ -322,7 +324,7 @@ def server_attributes(
             "Random Number Generator",
             struct(Tag.RANDOM_NUMBER_GENERATOR, (enum(Tag.RNG_ALGORITHM, ctx.config.rng_algorithm),)),
         )
-    if object_type in KEY_OBJECTS:
+    if object_type in CRYPTO_OBJECTS:
         sensitive = bool(attrs.value("Sensitive")) if "Sensitive" in given else False
         extractable = bool(attrs.value("Extractable")) if "Extractable" in given else True
         attrs.set("Sensitive", boolean(Tag.SENSITIVE, sensitive))
@@ -343,8 +345,42 @@ def _short_uid(uid: str) -> Item:
     return Item(Tag.SHORT_UNIQUE_IDENTIFIER, ItemType.BYTE_STRING, short_unique_identifier(uid))
 
 
+# signatureAlgorithm OIDs -> Digital Signature Algorithm (SPEC-1.4 §9.1.3.2.7)
+_SIGNATURE_OIDS: dict[str, int] = {
+    "1.2.840.113549.1.1.2": DigitalSignatureAlgorithm.MD2_WITH_RSA_ENCRYPTION,
+    "1.2.840.113549.1.1.4": DigitalSignatureAlgorithm.MD5_WITH_RSA_ENCRYPTION,
+    "1.2.840.113549.1.1.5": DigitalSignatureAlgorithm.SHA_1_WITH_RSA_ENCRYPTION,
+    "1.2.840.113549.1.1.14": DigitalSignatureAlgorithm.SHA_224_WITH_RSA_ENCRYPTION,
+    "1.2.840.113549.1.1.11": DigitalSignatureAlgorithm.SHA_256_WITH_RSA_ENCRYPTION,
+    "1.2.840.113549.1.1.12": DigitalSignatureAlgorithm.SHA_384_WITH_RSA_ENCRYPTION,
+    "1.2.840.113549.1.1.13": DigitalSignatureAlgorithm.SHA_512_WITH_RSA_ENCRYPTION,
+    "1.2.840.113549.1.1.10": DigitalSignatureAlgorithm.RSASSA_PSS,
+    "1.2.840.10040.4.3": DigitalSignatureAlgorithm.DSA_WITH_SHA_1,
+    "2.16.840.1.101.3.4.3.1": DigitalSignatureAlgorithm.DSA_WITH_SHA224,
+    "2.16.840.1.101.3.4.3.2": DigitalSignatureAlgorithm.DSA_WITH_SHA256,
+    "1.2.840.10045.4.1": DigitalSignatureAlgorithm.ECDSA_WITH_SHA_1,
+    "1.2.840.10045.4.3.1": DigitalSignatureAlgorithm.ECDSA_WITH_SHA224,
+    "1.2.840.10045.4.3.2": DigitalSignatureAlgorithm.ECDSA_WITH_SHA256,
+    "1.2.840.10045.4.3.3": DigitalSignatureAlgorithm.ECDSA_WITH_SHA384,
+    "1.2.840.10045.4.3.4": DigitalSignatureAlgorithm.ECDSA_WITH_SHA512,
+}
+
+
+def _der_integer(value: int) -> bytes:
+    """DER INTEGER encoding (tag 02) of a non-negative serial number."""
+    body = value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big")
+    if len(body) < 0x80:
+        return bytes((0x02, len(body))) + body
+    size = len(body).to_bytes((len(body).bit_length() + 7) // 8, "big")
+    return bytes((0x02, 0x80 | len(size))) + size + body
+
+
 def certificate_attributes(attrs: AttrSet, obj: Item) -> None:
-    """Attributes derived from an X.509 certificate (SPEC-1.4 §3.8-3.14, SPEC-2.1 §4.6-4.9)."""
+    """Attributes the server derives from an X.509 certificate: Certificate Type and Length,
+    the 1.0 Certificate Identifier / Subject / Issuer (text), the 1.1+ X.509 Certificate
+    Identifier / Subject / Issuer (DER), the 1.4+ Certificate Subject/Issuer name parts,
+    Digital Signature Algorithm and the public key's Cryptographic Algorithm and Length
+    (SPEC-1.4 §3.8-3.16; TC-CERTATTR-1-14; SPEC-2.1 BL-M-10-21)."""
     ctype = one(obj, Tag.CERTIFICATE_TYPE)
     value = one(obj, Tag.CERTIFICATE_VALUE)
     if ctype is not None:
@@ -357,15 +393,65 @@ def certificate_attributes(attrs: AttrSet, obj: Item) -> None:
         return
     try:
         from cryptography import x509
+        from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
         from cryptography.x509.oid import NameOID
 
         cert = x509.load_der_x509_certificate(der)
+        key = cert.public_key()
     except Exception:  # not parseable: keep what we have (the value is stored as given)
         return
+    serial = cert.serial_number
+    serial_bytes = serial.to_bytes(max(1, (serial.bit_length() + 7) // 8), "big")
+    issuer_text, subject_text = cert.issuer.rfc4514_string(), cert.subject.rfc4514_string()
+    attrs.set(
+        "Certificate Identifier",
+        struct(
+            Tag.CERTIFICATE_IDENTIFIER,
+            (text(Tag.ISSUER, issuer_text), text(Tag.SERIAL_NUMBER, serial_bytes.hex())),
+        ),
+    )
+    attrs.set(
+        "Certificate Subject",
+        struct(Tag.CERTIFICATE_SUBJECT, (text(Tag.CERTIFICATE_SUBJECT_DISTINGUISHED_NAME, subject_text),)),
+    )
+    attrs.set(
+        "Certificate Issuer",
+        struct(Tag.CERTIFICATE_ISSUER, (text(Tag.CERTIFICATE_ISSUER_DISTINGUISHED_NAME, issuer_text),)),
+    )
+    issuer_der = Item(Tag.ISSUER_DISTINGUISHED_NAME, ItemType.BYTE_STRING, cert.issuer.public_bytes())
+    attrs.set(
+        "X.509 Certificate Identifier",
+        struct(
+            Tag.X_509_CERTIFICATE_IDENTIFIER,
+            (issuer_der, Item(Tag.CERTIFICATE_SERIAL_NUMBER, ItemType.BYTE_STRING, _der_integer(serial))),
+        ),
+    )
+    attrs.set(
+        "X.509 Certificate Subject",
+        struct(
+            Tag.X_509_CERTIFICATE_SUBJECT,
+            (Item(Tag.SUBJECT_DISTINGUISHED_NAME, ItemType.BYTE_STRING, cert.subject.public_bytes()),),
+        ),
+    )
+    attrs.set("X.509 Certificate Issuer", struct(Tag.X_509_CERTIFICATE_ISSUER, (issuer_der,)))
+    signature = _SIGNATURE_OIDS.get(cert.signature_algorithm_oid.dotted_string)
+    if signature is not None:
+        attrs.set("Digital Signature Algorithm", enum(Tag.DIGITAL_SIGNATURE_ALGORITHM, signature))
+    algorithm = None
+    if isinstance(key, rsa.RSAPublicKey):
+        algorithm = CryptographicAlgorithm.RSA
+    elif isinstance(key, dsa.DSAPublicKey):
+        algorithm = CryptographicAlgorithm.DSA
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        algorithm = CryptographicAlgorithm.EC
+    if algorithm is not None:
+        attrs.set("Cryptographic Algorithm", enum(Tag.CRYPTOGRAPHIC_ALGORITHM, algorithm))
+        attrs.set("Cryptographic Length", integer(Tag.CRYPTOGRAPHIC_LENGTH, key.key_size))  # type: ignore[union-attr]
     pairs = (
         ("CN", NameOID.COMMON_NAME),
         ("O", NameOID.ORGANIZATION_NAME),
         ("OU", NameOID.ORGANIZATIONAL_UNIT_NAME),
+        ("Email", NameOID.EMAIL_ADDRESS),
         ("C", NameOID.COUNTRY_NAME),
         ("ST", NameOID.STATE_OR_PROVINCE_NAME),
         ("L", NameOID.LOCALITY_NAME),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from agent.spec import LinkType, ObjectType, Operation, ResultReason, Tag
 from agent.ttlv import Item
-from profiles.attrs import Attr
+from profiles.attrs import Attr, rule_for
 from profiles.operations.base import Context, Handler, date, enum, fail, one, one_int, struct, text, uid_item
 from profiles.operations.objects import (
     check_client_attributes,
@@ -108,8 +108,9 @@ def rekey(ctx: Context, payload: Item) -> list[Item]:
             for c in limits.value.value
         ]
         copied.append(Attr("Usage Limits", struct(Tag.USAGE_LIMITS, fields)))
-    # request attributes override copied single-valued ones
-    override = {a.name for a in requested}
+    # request attributes override copied single-valued ones; multi-valued ones (Name) are added
+    # after the copied instances (TC-REKEY-1-10: the replacement has both names)
+    override = {a.name for a in requested if (rule := rule_for(a.name)) is None or not rule.multi}
     client = [a for a in copied if a.name not in override] + requested
 
     # Name moves from the existing key to the replacement (Table 173)
