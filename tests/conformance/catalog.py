@@ -25,6 +25,17 @@ class CaseFile:
     group: str  # "TL-M", "SKLC-O", "TC-DERIVEKEY"
 
     @property
+    def suite(self) -> str:
+        """The folder of one published set ("profiles/v1.4"): each set runs on its own fresh server.
+
+        Files of one set build on each other (TL-M-3 locates the keys TL-M-2 created and
+        destroys them), and the sets reuse names and ASIs, as they were run by their authors
+        against servers of one version each.
+        """
+        parts = self.relative.split("/")
+        return "/".join(parts[:2]) if len(parts) > 2 else parts[0]
+
+    @property
     def is_target(self) -> bool:
         return self.group in TARGET_GROUPS
 

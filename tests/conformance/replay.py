@@ -43,7 +43,14 @@ FREE_VALUES = {
     Tag.SERVER_CORRELATION_VALUE,
     Tag.NONCE,
     Tag.RESULT_MESSAGE,
+    Tag.RANDOM_NUMBER_GENERATOR,  # which RNG the server uses (SPEC-1.4 3.44): its own choice
+    Tag.DIGEST_VALUE,  # computed over key material the server may have generated
 }
+# 1.x attributes (Attribute Name text) whose value is the server's own choice.
+FREE_ATTRIBUTE_NAMES = {"Random Number Generator"}
+# Key material the server generates (Create, Re-key) is random: compared only when the same
+# bytes were sent by the client earlier in the file (Register), else only its length.
+MATERIAL_TAGS = {Tag.KEY_MATERIAL, Tag.KEY}
 # Optional response fields a server may add or leave out.
 OPTIONAL_FIELDS = {
     Tag.SERVER_CORRELATION_VALUE,
@@ -106,6 +113,7 @@ class Bindings:
 
     def __init__(self, now: Callable[[], float]) -> None:
         self.values: dict[str, object] = {}
+        self.sent_material: set[bytes] = set()
         self._now = now
 
     def now(self) -> int:
@@ -114,7 +122,16 @@ class Bindings:
     def copy(self) -> Bindings:
         other = Bindings(self._now)
         other.values = dict(self.values)
+        other.sent_material = self.sent_material
         return other
+
+    def remember_request(self, item: Item) -> None:
+        """Record key material the client sent, so only that is compared byte for byte."""
+        if item.type == ItemType.STRUCTURE:
+            for child in item.value:
+                self.remember_request(child)
+        elif item.tag in MATERIAL_TAGS and isinstance(item.value, bytes):
+            self.sent_material.add(item.value)
 
 
 def bind_request(item: Item, bindings: Bindings) -> Item:
@@ -123,8 +140,9 @@ def bind_request(item: Item, bindings: Bindings) -> Item:
 
 
 class Matcher:
-    def __init__(self, bindings: Bindings) -> None:
+    def __init__(self, bindings: Bindings, request_version: Item | None = None) -> None:
         self.b = bindings
+        self.request_version = request_version
 
     # -- leaves ---------------------------------------------------------------------
     def leaf(self, exp: Item, act: Item, path: str) -> None:
@@ -147,6 +165,16 @@ class Matcher:
             return
         if exp.tag in FREE_VALUES:
             return
+        if (
+            exp.tag in MATERIAL_TAGS
+            and isinstance(exp.value, bytes)
+            and exp.value not in self.b.sent_material
+        ):
+            if len(exp.value) != len(act.value):
+                raise Mismatch(
+                    f"{path}: generated key material of {len(act.value)} bytes, expected {len(exp.value)}"
+                )
+            return
         if exp.value != act.value:
             shown = "<key material>" if exp.tag == Tag.KEY_MATERIAL else f"{act.value!r}"
             expected = "<key material>" if exp.tag == Tag.KEY_MATERIAL else f"{exp.value!r}"
@@ -162,6 +190,16 @@ class Matcher:
             return
         if exp.tag in FREE_VALUES:
             return
+        if exp.tag == Tag.ATTRIBUTE and _attribute_name(exp) in FREE_ATTRIBUTE_NAMES:
+            if _attribute_name(act) != _attribute_name(exp):
+                raise Mismatch(
+                    f"{here}: attribute {_attribute_name(act)!r}, expected {_attribute_name(exp)!r}"
+                )
+            return
+        if exp.tag == Tag.PROTOCOL_VERSION and path.endswith("RESPONSE_HEADER") and self.request_version:
+            # A response is framed in the request's protocol version (SPEC-1.4 section 6.1, every
+            # OASIS vector but one: OMOS-O-1-14 step 1 answers a 1.4 request with 1.3).
+            exp = self.request_version
         exp_children = [c for c in exp.value if c.tag not in OPTIONAL_FIELDS]
         act_children = [c for c in act.value if c.tag not in OPTIONAL_FIELDS]
         if exp.tag == Tag.BATCH_ITEM:
@@ -198,7 +236,7 @@ class Matcher:
             for j, a in enumerate(remaining):
                 if a.tag != e.tag:
                     continue
-                trial = Matcher(self.b.copy())
+                trial = Matcher(self.b.copy(), self.request_version)
                 try:
                     trial.item(e, a, path, op)
                 except Mismatch:
@@ -226,6 +264,22 @@ class Matcher:
 
     def _check_result_message(self, exp: Item, act: Item, path: str) -> None:
         del exp, act, path  # free text: nothing to compare beyond presence rules
+
+
+def _attribute_name(attribute: Item) -> object:
+    for child in attribute.value:
+        if child.tag == Tag.ATTRIBUTE_NAME:
+            return child.value
+    return None
+
+
+def _request_version(request: Item) -> Item | None:
+    for child in request.value:
+        if child.tag == Tag.REQUEST_HEADER:
+            for field_ in child.value:
+                if field_.tag == Tag.PROTOCOL_VERSION:
+                    return field_
+    return None
 
 
 def _operation_of(batch_item: Item) -> int | None:
@@ -273,7 +327,9 @@ def replay_file(path: Path, exchange: Exchange, now: Callable[[], float] = time.
         return result
     for index, (request, expected) in enumerate(steps):
         try:
-            wire = encode(bind_request(request, bindings))
+            bound = bind_request(request, bindings)
+            bindings.remember_request(bound)
+            wire = encode(bound)
         except Exception as exc:
             result.steps.append(StepResult(index, False, f"cannot bind/encode request: {exc}"))
             break
@@ -288,7 +344,7 @@ def replay_file(path: Path, exchange: Exchange, now: Callable[[], float] = time.
             result.steps.append(StepResult(index, False, f"undecodable response: {exc}"))
             break
         try:
-            Matcher(bindings).item(expected, actual, "")
+            Matcher(bindings, _request_version(bound)).item(expected, actual, "")
         except Mismatch as exc:
             result.steps.append(StepResult(index, False, str(exc)))
             break

@@ -14,7 +14,7 @@ import pytest
 
 from agent.encodings import bind_defaults
 from agent.spec import ItemType, Tag
-from agent.ttlv import Item, encode
+from agent.ttlv import Item, decode, encode
 from tests.conformance.catalog import all_cases, classify
 from tests.conformance.replay import replay_file, steps_of
 
@@ -25,10 +25,20 @@ def _oracle(path: Path, mutate: int | None = None, how: str = "value") -> object
     env: dict[str, object] = {}
     calls = {"n": 0}
 
-    def exchange(_request: bytes) -> bytes:
+    def exchange(request: bytes) -> bytes:
         index = calls["n"]
         calls["n"] += 1
         answer = bind_defaults(responses[index], now, env)
+        # Like any server, answer in the request's version (OMOS-O-1-14 step 1 expects 1.3 for 1.4).
+        version = _find(decode(request), Tag.PROTOCOL_VERSION)
+        answer = Item(
+            answer.tag,
+            answer.type,
+            tuple(
+                _replace(c, Tag.PROTOCOL_VERSION, lambda _old: version) if c.tag == Tag.RESPONSE_HEADER else c
+                for c in answer.value
+            ),
+        )
         if mutate == index:
             answer = _mutate(answer, how)
         return encode(answer)
@@ -43,6 +53,18 @@ def _mutate(item: Item, how: str) -> Item:
     if how == "drop":
         return _replace(item, Tag.BATCH_COUNT, None)
     return _replace(item, Tag.RESULT_STATUS, lambda i: Item(i.tag, i.type, 3 if i.value != 3 else 0))
+
+
+def _find(item: Item, tag: int) -> Item:
+    if item.tag == tag:
+        return item
+    for child in item.value if item.type == ItemType.STRUCTURE else ():
+        if child.type == ItemType.STRUCTURE or child.tag == tag:
+            try:
+                return _find(child, tag)
+            except LookupError:
+                continue
+    raise LookupError(tag)
 
 
 def _replace(item: Item, tag: int, fn: object) -> Item:
