@@ -341,6 +341,8 @@ class TapeKeys:
         self.attributes = tuple(attributes)
         # identifiers whose Create may have run without an answer: Locate them before a new Create
         self._unsure: set[tuple[str, str]] = set()
+        self.recoveries = 0
+        """Creates whose outcome was unknown and that were settled by a Locate (counter)."""
 
     # -- building blocks (no I/O) ---------------------------------------------------------
 
@@ -440,6 +442,7 @@ class TapeKeys:
                 if not exc.maybe_executed:
                     raise
                 self._unsure.add(ident)
+                self.recoveries += 1
                 found = await self._lookup(cartridge, correlation, end)
                 if found is None:
                     continue  # the Create never ran: send it again
