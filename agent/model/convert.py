@@ -350,13 +350,15 @@ class Plan:
         out: list[Item] = []
         for name, enc, mode, companion in self.encoders:
             value = d[name]
-            if value is None:
+            if mode == _PAIR:  # a Template-Attribute: attributes and template names
+                names = d[companion]
+                if value is not None or names:
+                    out.append(enc((value if value is not None else (), names), ctx))
+            elif value is None:
                 continue
-            if mode == _REPEATED:
+            elif mode == _REPEATED:
                 for v in value:
                     out.append(enc(v, ctx))
-            elif mode == _PAIR:
-                out.append(enc((value, d[companion]), ctx))
             else:
                 out.append(enc(value, ctx))
         return Item(tag, STRUCTURE, tuple(out))

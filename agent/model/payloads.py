@@ -141,6 +141,7 @@ __all__ = [
     "ObtainLeaseResponse",
     "PKCS11Request",
     "PKCS11Response",
+    "Payload",
     "PingRequest",
     "PingResponse",
     "PollRequest",
