@@ -25,11 +25,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from enum import IntEnum
 from pathlib import Path
 
 from agent.encodings import Symbol, bind_defaults
 from agent.encodings.xml import load_test_case
-from agent.spec import ItemType, Operation, Tag
+from agent.spec import ItemType, Operation, ResultReason, ResultStatus, Tag
 from agent.ttlv import DecodeError, Item, decode, encode
 
 NOW_TOLERANCE = 300  # seconds; the files' $NOW is "about now"
@@ -263,7 +264,34 @@ class Matcher:
         self.sequence(rest_exp, rest_act, path, None)
 
     def _check_result_message(self, exp: Item, act: Item, path: str) -> None:
-        del exp, act, path  # free text: nothing to compare beyond presence rules
+        """Report a different Result Status with the operation and Result Reason, not as a bare number.
+
+        The Result Message is free text: it is never compared.
+        """
+        want, got = _field(exp, Tag.RESULT_STATUS), _field(act, Tag.RESULT_STATUS)
+        if want is None or got is None or want.value == got.value or isinstance(want.value, Symbol):
+            return
+        op = _operation_of(act)
+        reason = _field(act, Tag.RESULT_REASON)
+        raise Mismatch(
+            f"{path}: {_enum_name(Operation, op)} answered {_enum_name(ResultStatus, got.value)}"
+            f" ({_enum_name(ResultReason, reason.value if reason else None)}),"
+            f" expected {_enum_name(ResultStatus, want.value)}"
+        )
+
+
+def _field(item: Item, tag: int) -> Item | None:
+    for child in item.value:
+        if child.tag == tag:
+            return child
+    return None
+
+
+def _enum_name(cls: type[IntEnum], value: object) -> str:
+    try:
+        return cls(value).name  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return str(value)
 
 
 def _attribute_name(attribute: Item) -> object:
