@@ -1,0 +1,179 @@
+"""Footprint of the agent: import time, memory after one key fetch, round trips per flow.
+
+    python benchmarks/agent.py [--json]
+
+Starts its own keyshelf-server on loopback (``keyshelf-server init DIR`` + ``--config``),
+provisions one tape key and 24 SED authentication keys, then measures in fresh child
+processes (so nothing the benchmark itself imported is counted):
+
+- ``import_ms``: ``import agent`` (what the issue bounds at 150 ms), median of 5 runs;
+- ``import_ms_key_fetch_stack``: ``import agent.sync, agent.tape, agent.sed`` (everything a
+  key fetch needs: client, model, registry, TTLV), median of 5 runs;
+- ``rss_mb_after_fetch``: resident memory (VmRSS) of a process that imported the agent,
+  connected over mutual TLS and fetched one tape key (Locate + Get);
+- ``round_trips_tape_read``: request messages for one tape key read (configured version);
+- ``round_trips_tape_read_negotiated``: the same on a fresh client that negotiates first;
+- ``round_trips_boot_24``: request messages to fetch the keys of a 24-drive array;
+- ``tape_read_ms_p50``: median latency of a tape key read on a warm connection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+# this script is named like the package it measures: keep benchmarks/ off the import path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(REPO))
+SERVER = str(Path(sys.executable).with_name("keyshelf-server"))
+GROUP = "bench-array-24"
+U_KAD = bytes.fromhex("0102030405060708")
+A_KAD = bytes.fromhex("A1A2A3A4")
+
+CHILD_FETCH = r"""
+import json, sys, time
+from agent import sync
+from agent.tape import Cartridge
+from agent.sed import Drive
+d, port, version = sys.argv[1], sys.argv[2], (sys.argv[3] if sys.argv[3] != "-" else None)
+cartridge = Cartridge("lto6", u_kad=bytes.fromhex(sys.argv[4]), a_kad=bytes.fromhex(sys.argv[5]))
+with sync.Client([f"127.0.0.1:{port}"], f"{d}/client-a.crt", f"{d}/client-a.key", f"{d}/ca.crt", version) as c:
+    key = sync.TapeKeys(c).key_for_read(cartridge)
+    first = c.round_trips
+    status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+    rss_kb = int(status["VmRSS"].split()[0])
+    hwm_kb = int(status["VmHWM"].split()[0])
+    out = {"rss_kb": rss_kb, "hwm_kb": hwm_kb, "round_trips": first, "key_len": len(key.key)}
+    if sys.argv[6] == "full":
+        before = c.round_trips
+        sync.TapeKeys(c).key_for_read(cartridge)
+        out["round_trips_warm"] = c.round_trips - before
+        times = []
+        for _ in range(50):
+            t = time.perf_counter()
+            sync.TapeKeys(c).key_for_read(cartridge)
+            times.append((time.perf_counter() - t) * 1000)
+        times.sort()
+        out["tape_read_ms_p50"] = times[len(times) // 2]
+        before = c.round_trips
+        keys = sync.SedKeys(c, sys.argv[7]).unlock_keys()
+        out["round_trips_boot"] = c.round_trips - before
+        out["drives"] = len(keys)
+print(json.dumps(out))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _server(data: Path) -> Iterator[int]:
+    subprocess.run([SERVER, "init", str(data)], check=True, capture_output=True, timeout=60)
+    port = _free_port()
+    log = (data / "server.log").open("wb")
+    process = subprocess.Popen(
+        [SERVER, "--config", str(data / "keyshelf.toml"), "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError("keyshelf-server exited; see server.log")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("keyshelf-server did not start")
+            time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        log.close()
+
+
+def _provision(data: Path, port: int) -> None:
+    from agent import sync
+    from agent.sed import Drive
+    from agent.tape import Cartridge
+
+    with sync.Client(
+        [f"127.0.0.1:{port}"], data / "client-a.crt", data / "client-a.key", data / "ca.crt", "1.4"
+    ) as client:
+        sync.TapeKeys(client).key_for_write(Cartridge("lto6", u_kad=U_KAD, a_kad=A_KAD, barcode="BENCH1"))
+        sed = sync.SedKeys(client, GROUP)
+        for i in range(24):
+            sed.register(Drive(serial=f"BENCH-{i:02d}"), os.urandom(32))
+
+
+def _child(code: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], check=True, capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def _import_ms(modules: str) -> float:
+    code = f"import time; t = time.perf_counter(); import {modules}; print((time.perf_counter() - t) * 1000)"
+    return statistics.median(float(_child(code)) for _ in range(5))
+
+
+def measure() -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="keyshelf-bench-agent-") as tmp:
+        data = Path(tmp) / "kms"
+        with _server(data) as port:
+            _provision(data, port)
+            common = [str(data), str(port)]
+            full = json.loads(_child(CHILD_FETCH, *common, "1.4", U_KAD.hex(), A_KAD.hex(), "full", GROUP))
+            negotiated = json.loads(
+                _child(CHILD_FETCH, *common, "-", U_KAD.hex(), A_KAD.hex(), "once", GROUP)
+            )
+            rss = json.loads(_child(CHILD_FETCH, *common, "1.4", U_KAD.hex(), A_KAD.hex(), "once", GROUP))
+    return {
+        "import_ms": round(_import_ms("agent"), 1),
+        "import_ms_key_fetch_stack": round(_import_ms("agent.sync, agent.tape, agent.sed"), 1),
+        "rss_mb_after_fetch": round(rss["rss_kb"] / 1024, 1),
+        "peak_rss_mb_after_fetch": round(rss["hwm_kb"] / 1024, 1),
+        "round_trips_tape_read": full["round_trips"],
+        "round_trips_tape_read_negotiated": negotiated["round_trips"],
+        "round_trips_boot_24": full["round_trips_boot"],
+        "drives_unlocked": full["drives"],
+        "tape_read_ms_p50": round(full["tape_read_ms_p50"], 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    figures = measure()
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        width = max(map(len, figures))
+        for name, value in figures.items():
+            print(f"{name.ljust(width)}  {value}")
+
+
+if __name__ == "__main__":
+    main()
