@@ -245,7 +245,8 @@ class _Field:
         self.deferred: Callable[[Any, list[Any], Ctx], tuple[Any, KmipError | None]] | None = None
 
 
-_SINGLE, _REPEATED, _PAIR = 0, 1, 2
+_SINGLE, _REPEATED, _PAIR, _DEFERRED = 0, 1, 2, 3
+_new: Final = object.__new__
 
 
 class Plan:
@@ -259,6 +260,8 @@ class Plan:
         self.names: tuple[str, ...] = tuple(f.name for f in fields)
         self.defaults: list[Any] = []
         self.by_tag: dict[int, _Field] = {}
+        self.steps: dict[int, tuple[int, Decoder, int]] = {}
+        self.checks = False
         self.required: list[_Field] = []
         self.repeated: list[int] = []
         self.deferred: list[_Field] = []
@@ -298,34 +301,46 @@ class Plan:
             mode = _REPEATED if fp.repeated else _PAIR if fp.companion is not None else _SINGLE
             companion_name = fields[fp.companion].name if fp.companion is not None else ""
             self.encoders.append((f.name, fp.enc, mode, companion_name))
+            step = (i, fp.dec, _DEFERRED if fp.deferred is not None else mode)
+            self.steps.update(dict.fromkeys(fp.tags, step))
+        self.checks = bool(self.repeated or self.required or self.deferred)
 
     def decode(self, item: Item, ctx: Ctx) -> Any:
         if item.type != STRUCTURE:
             raise _wrong_type(item.tag)
         defaults = self.defaults
         vals = defaults.copy()
-        by_tag = self.by_tag
+        steps = self.steps
         for child in item.value:
-            fp = by_tag.get(child.tag)
-            if fp is None:
+            step = steps.get(child.tag)
+            if step is None:
                 if ctx.strict:
                     raise InvalidField(f"unexpected {_tag_name(child.tag)} in {_tag_name(item.tag)}")
                 continue
-            i = fp.index
-            if fp.repeated:
+            i, dec, mode = step
+            if mode == _SINGLE:
+                if vals[i] is not defaults[i]:
+                    raise InvalidMessage(f"{_tag_name(child.tag)} repeated in {_tag_name(item.tag)}")
+                vals[i] = dec(child, ctx)
+            elif mode == _REPEATED:
                 current = vals[i]
                 if type(current) is list:
-                    current.append(fp.dec(child, ctx))
+                    current.append(dec(child, ctx))
                 else:
-                    vals[i] = [fp.dec(child, ctx)]
+                    vals[i] = [dec(child, ctx)]
             elif vals[i] is not defaults[i]:
                 raise InvalidMessage(f"{_tag_name(child.tag)} repeated in {_tag_name(item.tag)}")
-            elif fp.deferred is not None:
+            elif mode == _DEFERRED:
                 vals[i] = child
-            elif fp.companion is not None:
-                vals[i], vals[fp.companion] = fp.dec(child, ctx)
-            else:
-                vals[i] = fp.dec(child, ctx)
+            else:  # _PAIR: a Template-Attribute fills the attributes and the template names
+                vals[i], vals[self.by_tag[child.tag].companion] = dec(child, ctx)  # type: ignore[index]
+        if self.checks:
+            self._finish(vals, item, ctx)
+        obj: Any = _new(self.cls)
+        obj.__dict__.update(zip(self.names, vals))
+        return obj
+
+    def _finish(self, vals: list[Any], item: Item, ctx: Ctx) -> None:
         for i in self.repeated:
             if type(vals[i]) is list:
                 vals[i] = tuple(vals[i])
@@ -339,9 +354,6 @@ class Plan:
                 vals[fp.index], error = fp.deferred(raw, vals, ctx)
                 if error is not None and self.error_index is not None:
                     vals[self.error_index] = error
-        obj: Any = object.__new__(self.cls)
-        obj.__dict__.update(zip(self.names, vals, strict=True))
-        return obj
 
     def encode(self, obj: Any, tag: int, ctx: Ctx) -> Item:
         if not isinstance(obj, self.cls):
