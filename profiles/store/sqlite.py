@@ -2,9 +2,10 @@
 
 - Durability: ``journal_mode=WAL`` + ``synchronous=FULL``: the WAL is fsynced at every commit,
   so an acknowledged Create/Register survives kill -9 and power loss.
-- Concurrency: one connection per thread. WAL readers never wait for the writer or for each
-  other; writers take SQLite's single write lock (``BEGIN IMMEDIATE``) only for the duration
-  of a write (or of a transaction scope from its first write on).
+- Concurrency: one reader connection per thread; WAL readers never wait for the writer or
+  for each other. Writes go through one writer connection, owned by one thread at a time
+  for the duration of a write (or of a transaction scope from its first write on), and are
+  group-committed: concurrent writers share one COMMIT/fsync, each returning once durable.
 - Locate: every condition is an indexed lookup in ``attr_index`` ((name, key, obj) for
   equality, (name, num, obj) for ranges) joined to ``objects`` by rowid; type/state/owner/created
   are indexed columns. Nothing is filtered in Python.
@@ -85,14 +86,23 @@ MIGRATIONS: tuple[Migration, ...] = (
 
 @dataclass
 class _ThreadState:
-    con: sqlite3.Connection
+    con: sqlite3.Connection  # this thread's reader connection
     depth: int = 0  # nesting of transaction() scopes
-    began: bool = False  # BEGIN IMMEDIATE issued for the outermost scope
+    holds_writer: bool = False  # this thread's open scope has written: it owns the writer
     savepoints: set[int] = field(default_factory=set)  # scope levels that hold a savepoint
 
 
 class SQLiteStorage:
-    """Storage on one SQLite file; safe to share between threads (one connection each)."""
+    """Storage on one SQLite file; safe to share between threads.
+
+    Reads use one connection per thread. Writes go through one shared writer connection,
+    owned by one thread at a time (``_write_lock``): a standalone write, or a transaction
+    scope from its first write to its end, runs inside a savepoint of the writer's open
+    transaction. Group commit: when the owner is done it releases the writer and waits until
+    a COMMIT covering its work has returned; the first waiter commits for everyone who
+    finished before it took the writer, so concurrent writers share one fsync.
+    ``insert``/``update`` and the outermost ``transaction()`` still return only once durable.
+    """
 
     def __init__(self, path: Path, protector: KeyProtector) -> None:
         self.path = path
@@ -106,9 +116,18 @@ class SQLiteStorage:
         # same file still coordinate through SQLite's own lock and busy timeout.
         self._write_lock = threading.Lock()
         self._closed = False
-        con = self._state().con
-        self._migrate(con)
-        self._check_kek(con)
+        self._writer = self._connect()
+        self._txn_open = False  # the writer has a BEGIN IMMEDIATE not yet committed
+        self._units_in_txn = 0  # finished write units inside that transaction
+        # Group commit bookkeeping (under _commit_cv): every finished write unit gets a sequence
+        # number; _committed is the highest one known durable (or failed, see _failed).
+        self._commit_cv = threading.Condition(threading.Lock())
+        self._written = 0  # last sequence number handed out (under _write_lock)
+        self._committed = 0
+        self._committing = False
+        self._failed: list[tuple[int, int]] = []  # (first, last) sequence ranges whose COMMIT failed
+        self._migrate(self._writer)
+        self._check_kek(self._writer)
 
     # -- connections -----------------------------------------------------------------------
 
@@ -185,57 +204,117 @@ class SQLiteStorage:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def _begin(self, con: sqlite3.Connection) -> None:
-        self._write_lock.acquire()
-        try:
-            con.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._write_lock.release()
-            raise
+    def _open_txn(self) -> None:
+        """Under _write_lock: make sure the writer is inside a write transaction."""
+        if not self._txn_open:
+            self._writer.execute("BEGIN IMMEDIATE")
+            self._txn_open = True
 
-    def _end(self, con: sqlite3.Connection, commit: bool) -> None:
-        try:
-            if commit:
-                try:
-                    con.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    con.execute("ROLLBACK")
-                    raise StoreError(f"commit failed: {exc}") from None
+    def _finish_unit(self) -> int:
+        """Under _write_lock: a write unit is complete; its sequence number."""
+        self._written += 1
+        self._units_in_txn += 1
+        return self._written
+
+    def _drop_empty_txn(self) -> None:
+        """Under _write_lock, after a failed unit: if nobody's work is waiting in the open
+        transaction, end it, so SQLite's file lock is not held for other processes."""
+        if self._txn_open and self._units_in_txn == 0:
+            self._txn_open = False
+            self._writer.execute("ROLLBACK")
+
+    def _wait_durable(self, seq: int) -> None:
+        """Return once write unit ``seq`` is committed (StoreError if that COMMIT failed).
+        The first thread to find no commit in progress commits for everyone."""
+        cv = self._commit_cv
+        with cv:
+            while self._committed < seq:
+                if not self._committing:
+                    self._committing = True
+                    break
+                cv.wait()
             else:
-                con.execute("ROLLBACK")
+                self._raise_if_failed(seq)
+                return
+        error: sqlite3.Error | None = None
+        target = seq
+        try:
+            with self._write_lock:
+                target = self._written  # everything finished so far rides on this fsync
+                if self._txn_open:
+                    self._txn_open = False
+                    self._units_in_txn = 0
+                    try:
+                        self._writer.execute("COMMIT")
+                    except sqlite3.Error as exc:
+                        error = exc
+                        if self._writer.in_transaction:
+                            self._writer.execute("ROLLBACK")
         finally:
-            self._write_lock.release()
+            with cv:
+                if error is not None:
+                    self._failed.append((self._committed + 1, target))
+                    del self._failed[:-64]
+                self._committed = max(self._committed, target)
+                self._committing = False
+                cv.notify_all()
+        self._raise_if_failed(seq)
+
+    def _raise_if_failed(self, seq: int) -> None:
+        for first, last in self._failed:
+            if first <= seq <= last:
+                raise StoreError("commit failed; the write was not stored")
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write: its own transaction at top level, a savepoint inside a scope."""
+        """One atomic write on the writer: a savepoint, inside the owner's scope if any."""
         st = self._state()
-        con = st.con
         if st.depth == 0:
-            self._begin(con)
-            try:
-                yield con
-            except BaseException:
-                self._end(con, commit=False)
-                raise
-            self._end(con, commit=True)
+            with self._write_lock:
+                self._open_txn()
+                try:
+                    with self._savepoint("w"):
+                        yield self._writer
+                except BaseException:
+                    self._drop_empty_txn()
+                    raise
+                seq = self._finish_unit()
+            self._wait_durable(seq)
             return
-        if not st.began:
-            # First write of this scope: take the write lock now and give every open inner
-            # scope its savepoint, so each can still be rolled back on its own.
-            self._begin(con)
-            st.began = True
-            for level in range(2, st.depth + 1):
-                con.execute(f"SAVEPOINT s{level}")
-                st.savepoints.add(level)
-        con.execute("SAVEPOINT w")
+        if not st.holds_writer:
+            # First write of this scope: own the writer until the outermost scope ends, and
+            # give every open scope its savepoint so each can be rolled back on its own.
+            self._write_lock.acquire()
+            try:
+                self._open_txn()
+                for level in range(1, st.depth + 1):
+                    self._writer.execute(f"SAVEPOINT s{level}")
+                    st.savepoints.add(level)
+            except BaseException:
+                st.savepoints.clear()
+                self._write_lock.release()
+                raise
+            st.holds_writer = True
+        with self._savepoint("w"):
+            yield self._writer
+
+    @contextmanager
+    def _savepoint(self, name: str) -> Iterator[None]:
+        con = self._writer
+        con.execute(f"SAVEPOINT {name}")
         try:
-            yield con
+            yield
         except BaseException:
-            con.execute("ROLLBACK TO w")
-            con.execute("RELEASE w")
+            con.execute(f"ROLLBACK TO {name}")
+            con.execute(f"RELEASE {name}")
             raise
-        con.execute("RELEASE w")
+        con.execute(f"RELEASE {name}")
+
+    def _reader(self) -> sqlite3.Connection:
+        """The connection reads use: the writer while this thread's scope owns it (to see its
+        own uncommitted writes), else the thread's own connection (committed data only)."""
+        st = self._state()
+        return self._writer if st.holds_writer else st.con
 
     def _row(self, rec: ObjectRecord) -> tuple[object, ...]:
         material = None if rec.material is None else self._protector.wrap(rec.material, rec.uid.encode())
@@ -292,8 +371,8 @@ class SQLiteStorage:
 
     def load(self, uid: str) -> ObjectRecord | None:
         row = (
-            self._state()
-            .con.execute(
+            self._reader()
+            .execute(
                 "SELECT object_type, owner, state, created, archived, attributes, material, index_rows "
                 "FROM objects WHERE uid = ?",
                 (uid,),
@@ -321,10 +400,10 @@ class SQLiteStorage:
         sql, params = build_locate_sql(q)
         if not sql:
             return []
-        return [uid for (uid,) in self._state().con.execute(sql, params)]
+        return [uid for (uid,) in self._reader().execute(sql, params)]
 
     def count(self) -> int:
-        (n,) = self._state().con.execute("SELECT count(*) FROM objects").fetchone()
+        (n,) = self._reader().execute("SELECT count(*) FROM objects").fetchone()
         return int(n)
 
     # -- transactions ----------------------------------------------------------------------
@@ -332,33 +411,37 @@ class SQLiteStorage:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         st = self._state()
-        con = st.con
         st.depth += 1
         level = st.depth
-        if level > 1 and st.began:
-            con.execute(f"SAVEPOINT s{level}")
+        if st.holds_writer:
+            self._writer.execute(f"SAVEPOINT s{level}")
             st.savepoints.add(level)
+        ok = False
         try:
             yield
-        except BaseException:
-            if level == 1:
-                if st.began:
-                    st.began = False
-                    self._end(con, commit=False)
-            elif level in st.savepoints:
-                con.execute(f"ROLLBACK TO s{level}")
-                con.execute(f"RELEASE s{level}")
-            raise
-        else:
-            if level == 1:
-                if st.began:
-                    st.began = False
-                    self._end(con, commit=True)
-            elif level in st.savepoints:
-                con.execute(f"RELEASE s{level}")
+            ok = True
         finally:
-            st.savepoints.discard(level)
-            st.depth -= 1
+            seq = 0
+            try:
+                if level in st.savepoints:
+                    if not ok:
+                        self._writer.execute(f"ROLLBACK TO s{level}")
+                    self._writer.execute(f"RELEASE s{level}")
+                if level == 1 and st.holds_writer and ok:
+                    seq = self._finish_unit()
+            finally:
+                st.savepoints.discard(level)
+                st.depth -= 1
+                if level == 1 and st.holds_writer:
+                    st.holds_writer = False
+                    st.savepoints.clear()
+                    try:
+                        if not ok:
+                            self._drop_empty_txn()
+                    finally:
+                        self._write_lock.release()
+            if seq:
+                self._wait_durable(seq)
 
     def close(self) -> None:
         with self._lock:
@@ -366,13 +449,14 @@ class SQLiteStorage:
                 return
             self._closed = True
             connections, self._connections = self._connections, []
-        for i, con in enumerate(connections):
-            try:
-                if i == 0:
-                    con.execute("PRAGMA optimize")
-                    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.Error:
-                pass  # another thread may still hold a read; the WAL is replayed at next open
+        try:
+            if self._writer.in_transaction:
+                self._writer.execute("ROLLBACK")  # only a failed commit can leave one open
+            self._writer.execute("PRAGMA optimize")
+            self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass  # another thread may still hold a read; the WAL is replayed at next open
+        for con in connections:
             con.close()
 
 

@@ -435,3 +435,70 @@ def test_no_plaintext_key_bytes_on_disk(tmp_path: Path, protector: KeyProtector)
     store.close()
     assert_clean(on_disk())
     assert len(on_disk()) > 200 * 32  # the objects are there, wrapped
+
+
+@needs_sqlite
+def test_failed_scope_leaves_no_write_lock_behind(tmp_path: Path, protector: KeyProtector) -> None:
+    """After a failed write or scope, another process can write at once (no open transaction
+    holds SQLite's file lock)."""
+    import sqlite3
+
+    db = tmp_path / "s.db"
+    store = open_store(f"sqlite:///{db}", protector)
+    try:
+        store.insert(record("u1"))
+        with pytest.raises(DuplicateObject):
+            store.insert(record("u1"))
+        with pytest.raises(RuntimeError), store.transaction():
+            store.insert(record("u2"))
+            raise RuntimeError
+        other = sqlite3.connect(db, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+        assert store.count() == 1
+    finally:
+        store.close()
+
+
+@needs_sqlite
+def test_concurrent_writers_all_durable(tmp_path: Path, protector: KeyProtector) -> None:
+    """Group commit: writers in many threads (plain inserts and multi-insert scopes, some
+    failing) all return only once durable; a fresh connection sees exactly the successes."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    store = open_store(url, protector)
+    errors: list[BaseException] = []
+
+    def work(t: int) -> None:
+        try:
+            for i in range(30):
+                if i % 3 == 0:
+                    with store.transaction():
+                        store.insert(record(f"t{t}-{i}a"))
+                        store.insert(record(f"t{t}-{i}b"))
+                elif i % 3 == 1:
+                    with pytest.raises(ValueError), store.transaction():
+                        store.insert(record(f"t{t}-{i}x"))
+                        raise ValueError
+                else:
+                    store.insert(record(f"t{t}-{i}"))
+                    assert store.load(f"t{t}-{i}") is not None
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    assert not errors
+    store.close()
+    reopened = open_store(url, protector)
+    try:
+        assert reopened.count() == 8 * (10 * 2 + 10)
+        assert reopened.load("t3-1x") is None
+        assert reopened.load("t3-0b") is not None
+    finally:
+        reopened.close()
