@@ -204,8 +204,12 @@ class Engine:
         return out, RequestLog(entry.identity, entry.version, entry.items, elapsed, entry.client_correlation)
 
     def handle_message(self, msg: Item, identity: str) -> Item:
-        """A Request Message item in, a Response Message item out."""
-        return self._process(msg, identity)[0]
+        """A Request Message item in, a Response Message item out. Never raises."""
+        try:
+            return self._process(msg, identity)[0]
+        except Exception:  # pragma: no cover - last resort, the engine must answer
+            log.exception("internal error while handling a request")
+            return self._error_message(_find_version(msg), R.GENERAL_FAILURE, "internal server error")
 
     # ---------------------------------------------------------------- message level
     def _now(self) -> int:

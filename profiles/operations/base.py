@@ -8,7 +8,9 @@ Item and returns the children of the Response Payload. It raises :class:`KmipErr
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -75,8 +77,8 @@ class Services:
     catalog: Catalog
     policy: Policy
     clock: Callable[[], float] = time.time
-    random: Callable[[int], bytes] = field(default=lambda n: __import__("os").urandom(n))
-    new_uid: Callable[[], str] = field(default=lambda: str(__import__("uuid").uuid4()))
+    random: Callable[[int], bytes] = os.urandom
+    new_uid: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
 
 
 def fail(reason: ResultReason, message: str) -> KmipError:

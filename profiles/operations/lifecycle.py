@@ -111,7 +111,12 @@ def revoke(ctx: Context, payload: Item) -> list[Item]:
         # SPEC-1.4 §4.20: Compromise Date = now; Compromise Occurrence Date from the request,
         # else the Initial Date (§3.29 "SHOULD default")
         occurred = one(payload, Tag.COMPROMISE_OCCURRENCE_DATE)
-        when = int(occurred.value) if occurred is not None else mo.attrs.value("Initial Date")
+        if occurred is not None and occurred.type not in (ItemType.DATE_TIME, ItemType.DATE_TIME_EXTENDED):
+            raise fail(R.INVALID_MESSAGE, "Compromise Occurrence Date is not a date")
+        when: object = mo.attrs.value("Initial Date")
+        if occurred is not None:
+            extended = occurred.type == ItemType.DATE_TIME_EXTENDED
+            when = int(occurred.value) // 1_000_000 if extended else int(occurred.value)
         if isinstance(when, int) and not mo.attrs.has("Compromise Occurrence Date"):
             mo.attrs.set("Compromise Occurrence Date", date(Tag.COMPROMISE_OCCURRENCE_DATE, when))
         if not mo.attrs.has("Compromise Date"):

@@ -183,6 +183,43 @@ def fill_application_data(ctx: Context, a: Attr) -> Attr:
 # --------------------------------------------------------------------------------------------
 
 
+# Key Block fields and their item types (SPEC-1.4 §2.1.3 Table 6)
+_KEY_BLOCK_TYPES: dict[int, tuple[ItemType, ...]] = {
+    Tag.KEY_FORMAT_TYPE: (ItemType.ENUMERATION,),
+    Tag.KEY_COMPRESSION_TYPE: (ItemType.ENUMERATION,),
+    Tag.KEY_VALUE: (ItemType.STRUCTURE, ItemType.BYTE_STRING),
+    Tag.CRYPTOGRAPHIC_ALGORITHM: (ItemType.ENUMERATION,),
+    Tag.CRYPTOGRAPHIC_LENGTH: (ItemType.INTEGER,),
+    Tag.KEY_WRAPPING_DATA: (ItemType.STRUCTURE,),
+}
+
+
+def check_key_block(block: Item) -> None:
+    """A Key Block the server can store: Key Format Type present, every known field of its item
+    type, at most once; a wrong shape is a payload that cannot be parsed (Invalid Message,
+    SPEC-1.4 §11.1 Table 327)."""
+    if block.type != ItemType.STRUCTURE:
+        raise fail(R.INVALID_MESSAGE, "Key Block is not a structure")
+    seen: set[int] = set()
+    for c in block.value:
+        kinds = _KEY_BLOCK_TYPES.get(c.tag)
+        if kinds is None:
+            continue
+        if c.type not in kinds or c.tag in seen:
+            raise fail(R.INVALID_MESSAGE, "malformed Key Block")
+        seen.add(c.tag)
+    if Tag.KEY_FORMAT_TYPE not in seen:
+        raise fail(R.INVALID_FIELD, "Key Block without Key Format Type")
+    kv = one(block, Tag.KEY_VALUE)
+    if kv is not None and kv.type == ItemType.STRUCTURE:
+        material = one(kv, Tag.KEY_MATERIAL)
+        if material is not None and material.type not in (ItemType.BYTE_STRING, ItemType.STRUCTURE):
+            raise fail(R.INVALID_MESSAGE, "malformed Key Material")
+    length = one(block, Tag.CRYPTOGRAPHIC_LENGTH)
+    if length is not None and int(length.value) < 0:
+        raise fail(R.INVALID_FIELD, "negative Cryptographic Length")
+
+
 def key_block(obj: Item | None) -> Item | None:
     return None if obj is None else one(obj, Tag.KEY_BLOCK)
 

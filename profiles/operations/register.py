@@ -8,6 +8,7 @@ from profiles.operations.base import Context, Handler, check_object_type, childr
 from profiles.operations.objects import (
     OBJECT_TAGS,
     check_client_attributes,
+    check_key_block,
     insert_object,
     key_block,
     request_attributes,
@@ -33,8 +34,9 @@ def register(ctx: Context, payload: Item) -> list[Item]:
             raise fail(R.INVALID_FIELD, "Template structure contains a Name")
     elif ot not in (ObjectType.OPAQUE_OBJECT, ObjectType.CERTIFICATE):
         block = key_block(obj)
-        if block is None or one(block, Tag.KEY_FORMAT_TYPE) is None:
-            raise fail(R.INVALID_FIELD, "Key Block with Key Format Type is required")
+        if block is None:
+            raise fail(R.INVALID_FIELD, "Key Block is required")
+        check_key_block(block)
     attrs = check_client_attributes(
         ctx, request_attributes(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES), ot
     )

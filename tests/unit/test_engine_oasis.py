@@ -14,6 +14,8 @@ Files with a known error of their own are listed in KNOWN_FILE_ERRORS.
 
 from __future__ import annotations
 
+import contextlib
+import random
 import re
 import time
 from collections.abc import Iterator
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.spec import ItemType, Tag
+from agent.spec import ItemType, ResultReason, Tag
 from agent.ttlv import Item, decode, encode
 from profiles.engine import Engine, EngineConfig
 from profiles.store import open_store
@@ -99,3 +101,70 @@ def test_oasis_profile_cases(version: str, monkeypatch: pytest.MonkeyPatch, kmip
     assert {n for n in results if n.startswith(("TL-M-", "SASED-M-"))} >= {
         f"{p}-{k}-{version[1]}{version[3]}.xml" for p in ("TL-M", "SASED-M") for k in (1, 2, 3)
     }
+
+
+_SAMPLES: dict[ItemType, object] = {
+    ItemType.INTEGER: 5,
+    ItemType.LONG_INTEGER: 2**40,
+    ItemType.ENUMERATION: 0x7FFFFFFF,
+    ItemType.BOOLEAN: True,
+    ItemType.TEXT_STRING: "x",
+    ItemType.BYTE_STRING: b"\x01",
+    ItemType.DATE_TIME: 0,
+    ItemType.INTERVAL: 1,
+    ItemType.STRUCTURE: (),
+}
+
+
+def _mutate(rng: random.Random, item: Item, depth: int = 0) -> Item:
+    """Damage one field somewhere below ``item``: replace its type/value, drop or repeat it."""
+    if item.type == ItemType.STRUCTURE and item.value:
+        kids = list(item.value)
+        k = rng.randrange(len(kids))
+        r = rng.random()
+        if r < 0.15 and depth > 2:
+            del kids[k]
+        elif r < 0.25 and depth > 2:
+            kids.insert(k, kids[k])
+        else:
+            kids[k] = _mutate(rng, kids[k], depth + 1)
+        return Item(item.tag, item.type, tuple(kids))
+    kind = rng.choice(list(_SAMPLES))
+    return Item(item.tag, kind, _SAMPLES[kind])
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_damaged_requests_never_give_general_failure(version: str, kmip_test_cases: Path) -> None:
+    """Any well-formed TTLV request gets a Result Reason from the spec, never General Failure
+    (which would mean an unhandled exception inside a handler)."""
+    del kmip_test_cases
+    rng = random.Random(version)
+    engine = Engine(EngineConfig(), open_store("memory:"), random=lambda n: b"\x2a" * n)
+    general = sent = 0
+    for path in _files(version):
+        if not path.name.startswith(("TL-M", "SASED-M", "SKLC", "BL-M")):
+            continue
+        bindings = replay.Bindings(time.time)
+        for req, expected in replay.steps_of(path):
+            bound = replay.bind_request(req, bindings)
+            answer = decode(engine.handle(encode(bound), "client-a"))
+            with contextlib.suppress(replay.Mismatch):
+                replay.Matcher(bindings).item(expected, answer, "")
+            for _ in range(10):
+                damaged = _mutate(rng, _mutate(rng, bound))
+                try:
+                    data = encode(damaged)
+                except ValueError:
+                    continue
+                sent += 1
+                general += _count_general_failures(decode(engine.handle(data, "client-a")))
+    assert sent > 100
+    assert general == 0
+
+
+def _count_general_failures(item: Item) -> int:
+    if item.tag == Tag.RESULT_REASON and item.value == ResultReason.GENERAL_FAILURE:
+        return 1
+    if item.type == ItemType.STRUCTURE:
+        return sum(_count_general_failures(c) for c in item.value)
+    return 0
