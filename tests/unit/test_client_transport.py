@@ -401,3 +401,66 @@ async def test_create_is_not_resent_after_it_may_have_run(pki: Pki) -> None:
         with pytest.raises(OutcomeUnknown):
             await kmip.batch(CreateRequest(object_type=ObjectType.SYMMETRIC_KEY, attributes=()))
     assert requests == 1
+
+
+async def test_create_with_unique_attributes_is_located_before_it_is_sent_again(pki: Pki) -> None:
+    from agent.model import ApplicationSpecificInformation, Attribute
+
+    creates: list[str] = []
+
+    def operation_of(request: Item) -> int:
+        return int(next(f.value for f in request.value[1].value if f.tag == Tag.OPERATION))
+
+    async def first(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await read_request(reader)
+        creates.append("first")
+        assert operation_of(request) == Operation.CREATE
+        # the server created the key, then died before answering
+
+    async def second(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            request = await read_request(reader)
+            if operation_of(request) == Operation.CREATE:
+                creates.append("second")
+            uid = Item(Tag.UNIQUE_IDENTIFIER, ItemType.TEXT_STRING, "uid-made-by-first")
+            writer.write(response(request, ResultStatus.SUCCESS, payload=(uid,)))
+            await writer.drain()
+
+    asi = ApplicationSpecificInformation("LIBRARY-LTO", "0A0B")
+    async with fake_server(pki, first) as a, fake_server(pki, second) as b, client(pki, [a, b]) as kmip:
+        created = await kmip.create([Attribute("Application Specific Information", asi)])
+        assert created.unique_identifier == "uid-made-by-first"
+    assert creates == ["first"]  # located on the second server, never created twice
+
+
+async def test_create_without_unique_attributes_reports_unknown_outcome(pki: Pki) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+
+    async with fake_server(pki, handler) as addr, client(pki, [addr]) as kmip:
+        with pytest.raises(OutcomeUnknown) as err:
+            await kmip.create_symmetric_key()
+        assert err.value.maybe_executed
+
+
+async def test_many_concurrent_requests_share_connections(pki: Pki) -> None:
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while True:
+            request = await read_request(reader)
+            await asyncio.sleep(0.01)
+            writer.write(response(request, ResultStatus.OPERATION_FAILED, ResultReason.ITEM_NOT_FOUND))
+            await writer.drain()
+
+    async with fake_server(pki, handler) as addr, client(pki, [addr], max_connections=3) as kmip:
+
+        async def one() -> None:
+            with pytest.raises(errors.ItemNotFound):
+                await kmip.batch(GetRequest(unique_identifier="u"))
+
+        await asyncio.gather(*(one() for _ in range(30)))
+        assert kmip.round_trips == 30
+    assert connections <= 3  # one connection per concurrent request, bounded, reused
