@@ -66,12 +66,19 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-def configure(level: str = "INFO", fmt: str = "json", stream: TextIO | None = None) -> None:
-    """Route every logger (keyshelf's, asyncio's) to one handler with the chosen format."""
+_OURS = "_keyshelf_handler"
+
+
+def configure(level: str = "INFO", fmt: str = "json", stream: TextIO | None = None) -> logging.Handler:
+    """Route every logger (keyshelf's, asyncio's) to one handler with the chosen format.
+    Replaces a handler installed by an earlier call; leaves other handlers alone."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    setattr(handler, _OURS, True)
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if getattr(old, _OURS, False):
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    return handler

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -140,6 +142,7 @@ def test_config_defaults_and_numeric_coercion(tmp_path: Path) -> None:
     assert cfg.store_url == f"sqlite:///{(tmp_path / 'keyshelf.db').resolve()}"
 
 
+@pytest.mark.usefixtures("restore_logging")
 def test_missing_tls_files_is_a_clear_startup_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -147,3 +150,53 @@ def test_missing_tls_files_is_a_clear_startup_error(
     path.write_text('[storage]\nurl = "memory:"\n')
     assert main(["--config", str(path), "--port", "0"]) == 2
     assert "tls.certificate" in capsys.readouterr().err
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """main() configures the root logger for a real process; undo that after the test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def init_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "data"
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["init", str(d), "--key-type", "ec"]) == 0
+    return d
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_kek_file_readable_by_others_refused_at_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = init_dir(tmp_path)
+    (d / "kek.key").chmod(0o644)
+    assert main(["--config", str(d / "keyshelf.toml"), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "chmod 600" in err
+    assert (d / "kek.key").read_text().strip() not in err
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_wrong_kek_refused_at_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from profiles.keyprotect import KeyProtector, write_kek_file
+    from profiles.store import open_store
+
+    d = init_dir(tmp_path)
+    cfg = ServerConfig.load(d / "keyshelf.toml")
+    open_store(cfg.store_url, KeyProtector.from_file(d / "kek.key")).close()  # db written under KEK 1
+    (d / "kek.key").unlink()
+    write_kek_file(d / "kek.key")  # KEK 2
+    assert main(["--config", str(d / "keyshelf.toml"), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "different key-encryption key" in err
+    assert (d / "kek.key").read_text().strip() not in err

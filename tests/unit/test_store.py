@@ -502,3 +502,46 @@ def test_concurrent_writers_all_durable(tmp_path: Path, protector: KeyProtector)
         assert reopened.load("t3-0b") is not None
     finally:
         reopened.close()
+
+
+@needs_sqlite
+@pytest.mark.parametrize(
+    "query",
+    [
+        LocateQuery([Condition("Application Specific Information", "LIBRARY-LTO\x1fAB")]),
+        LocateQuery(
+            [Condition("Name", "n")], owner="client-a", states=[ACTIVE], object_types=[SYMMETRIC_KEY]
+        ),
+        LocateQuery([Condition("Object Group", "g"), Condition("x-Barcode", "BC1")], limit=5),
+        LocateQuery([Condition("Initial Date", low=1, high=2)], archived=False),
+        LocateQuery([Condition("Object Group", "g"), Condition("Cryptographic Length", low=128)]),
+        LocateQuery(object_types=[SYMMETRIC_KEY], states=[ACTIVE], limit=1),
+        LocateQuery(owner="client-a", limit=10),
+        LocateQuery(states=[DEACTIVATED]),
+    ],
+    ids=[
+        "asi",
+        "name+filters",
+        "group+barcode",
+        "date-range",
+        "group+length",
+        "type+state",
+        "owner",
+        "state",
+    ],
+)
+def test_locate_is_an_indexed_query(tmp_path: Path, protector: KeyProtector, query: LocateQuery) -> None:
+    """Locate by ASI, Name, Object Group, custom attribute, range, state, type or owner is an
+    index search (SQLite's query plan), never a scan of every object."""
+    from profiles.store.sqlite import SQLiteStorage, build_locate_sql
+
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}", protector)
+    try:
+        assert isinstance(store, SQLiteStorage)
+        sql, params = build_locate_sql(query)
+        plan = [row[3] for row in store._reader().execute("EXPLAIN QUERY PLAN " + sql, params)]
+    finally:
+        store.close()
+    scans = [step for step in plan if step.startswith("SCAN")]
+    assert not scans, plan
+    assert any(step.startswith("SEARCH") for step in plan), plan
