@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from agent.errors import KmipError, error_for
@@ -173,7 +173,7 @@ class BatchResult:
     status: ResultStatus | None  # None: the server did not return this item (an earlier item failed)
     reason: ResultReason | None = None
     message: str = ""
-    payload: Any = None
+    payload: Any = field(default=None, repr=False)  # may hold key material: never in a repr/log
 
     @property
     def ok(self) -> bool:
