@@ -13,6 +13,7 @@ from __future__ import annotations
 from enum import Enum
 
 from agent.spec import (
+    CryptographicUsageMask,
     ItemType,
     ObjectType,
     Operation,
@@ -160,6 +161,28 @@ def recover(ctx: Context, payload: Item) -> list[Item]:
     return [uid_item(mo.uid)]
 
 
+CUM = CryptographicUsageMask
+# SPEC-1.4 §3.22 / §3.25-3.26: uses that apply protection (stop at the Protect Stop Date) and
+# uses that process protected data (start at the Process Start Date)
+PROTECT = CUM.SIGN | CUM.ENCRYPT | CUM.WRAP_KEY | CUM.MAC_GENERATE | CUM.DERIVE_KEY | CUM.KEY_AGREEMENT
+PROTECT |= CUM.CERTIFICATE_SIGN | CUM.CRL_SIGN
+PROCESS = CUM.VERIFY | CUM.DECRYPT | CUM.UNWRAP_KEY | CUM.MAC_VERIFY
+
+
+def usage_window_ok(mo: ManagedObject, mask: int, now: int) -> bool:
+    """May the object be used for ``mask`` at ``now``? Only Active objects are used (Pre-Active:
+    "SHALL NOT be used for any cryptographic purpose"; Deactivated / Compromised only under
+    special permission, which this server does not grant), protection stops at the Protect Stop
+    Date and processing starts at the Process Start Date (SPEC-1.4 §3.22, §3.25, §3.26)."""
+    if mo.state != S.ACTIVE:
+        return False
+    stop = mo.attrs.value("Protect Stop Date")
+    if mask & PROTECT and isinstance(stop, int) and now >= stop:
+        return False
+    start = mo.attrs.value("Process Start Date")
+    return not (mask & PROCESS and isinstance(start, int) and now < start)
+
+
 def check(ctx: Context, payload: Item) -> list[Item]:
     """SPEC-1.4 §4.10: may the object be used as described? On refusal the ID Placeholder is
     emptied; 2.x answers Incompatible Cryptographic Usage Mask (BL-M-2-21, BL-M-3-21)."""
@@ -172,6 +195,9 @@ def check(ctx: Context, payload: Item) -> list[Item]:
         if not isinstance(have, int) or have & mask != mask:
             ctx.placeholder = None
             raise fail(R.INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK, "Check failed")
+        if not usage_window_ok(mo, mask, ctx.now):
+            ctx.placeholder = None
+            raise fail(R.WRONG_KEY_LIFECYCLE_STATE, "Check failed")
     if lease is not None:
         granted = mo.attrs.value("Lease Time")
         if isinstance(granted, int) and lease > granted:
@@ -210,8 +236,7 @@ def get_usage_allocation(ctx: Context, payload: Item) -> list[Item]:
     limits = mo.attrs.get("Usage Limits")
     if limits is None:
         raise fail(R.ILLEGAL_OPERATION, "object has no Usage Limits")  # Table 345
-    stop = mo.attrs.value("Protect Stop Date")
-    if mo.state != S.ACTIVE or (isinstance(stop, int) and stop <= ctx.now):
+    if not usage_window_ok(mo, PROTECT, ctx.now):
         raise fail(R.WRONG_KEY_LIFECYCLE_STATE, "object cannot be used for protection now")
     remaining = one(limits.value, Tag.USAGE_LIMITS_COUNT)
     left = int(remaining.value) if remaining is not None else None

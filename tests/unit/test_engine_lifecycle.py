@@ -183,6 +183,10 @@ def test_check_usage_mask(version: Version, reason: int) -> None:
         mask,
     )
     key = send(engine, request(version, item(OP.CREATE, e(T.OBJECT_TYPE, 2), attrs))).items[0].uid
+    # a Pre-Active key may not be used for anything (SPEC-1.4 §3.22)
+    early = send(engine, request(version, item(OP.CHECK, uid(key), i(T.CRYPTOGRAPHIC_USAGE_MASK, 0x04))))
+    assert early.items[0].reason == LIFECYCLE_REFUSAL[version]
+    assert send(engine, request(version, item(OP.ACTIVATE, uid(key)))).items[0].ok
     ok = send(engine, request(version, item(OP.CHECK, uid(key), i(T.CRYPTOGRAPHIC_USAGE_MASK, 0x04))))
     assert ok.items[0].ok and ok.items[0].uid == key
     bad = send(
@@ -253,3 +257,30 @@ def test_rekey_moves_name_links_and_offsets_dates() -> None:
     links_old = [(int(v[0].value), v[1].value) for v in old_attrs["Link"]]  # type: ignore[index]
     assert links_new == [(LinkType.REPLACED_OBJECT_LINK, old)]
     assert links_old == [(LinkType.REPLACEMENT_OBJECT_LINK, new)]
+
+
+@pytest.mark.parametrize("version", [V1_4, V2_1])
+def test_protect_stop_and_process_start_windows(version: Version) -> None:
+    clock = Clock(1_800_000_000.0)
+    engine = make_engine(clock=clock)
+    now = int(clock.now)
+    dates = (
+        attr(version, "Activation Date", dt(T.ACTIVATION_DATE, now - 10)),
+        attr(version, "Process Start Date", dt(T.PROCESS_START_DATE, now + 100)),
+        attr(version, "Protect Stop Date", dt(T.PROTECT_STOP_DATE, now + 200)),
+    )
+    key = send(engine, request(version, create_aes(version, "window", *dates))).items[0].uid
+
+    def check(mask: int) -> int | None:
+        return (
+            send(engine, request(version, item(OP.CHECK, uid(key), i(T.CRYPTOGRAPHIC_USAGE_MASK, mask))))
+            .items[0]
+            .reason
+        )
+
+    assert check(0x04) is None  # Encrypt: before the Protect Stop Date
+    assert check(0x08) == LIFECYCLE_REFUSAL[version]  # Decrypt: the Process Start Date is later
+    clock.now = now + 150
+    assert check(0x08) is None and check(0x04) is None
+    clock.now = now + 250
+    assert check(0x04) == LIFECYCLE_REFUSAL[version] and check(0x08) is None
