@@ -323,3 +323,21 @@ async def test_client_certificate_is_required(pki: Pki, kmip_server: ServerThrea
         # TLS 1.3: the server's refusal arrives after the client's handshake has finished
         with pytest.raises((ServerUnreachable, ConnectionLost)):
             await kmip.query()
+
+
+def test_blocking_facade_from_many_threads(pki: Pki, kmip_server: ServerThread) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    cert, key = pki.paths["client-a"]
+    kmip = sync.Client([f"127.0.0.1:{kmip_server.port}"], cert, key, pki.ca, "1.4", max_connections=4)
+    tape = sync.TapeKeys(kmip)
+    cartridge = Cartridge("lto9", u_kad=b"\x99" * 16)
+    uid = tape.key_for_write(cartridge).uid
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        uids = list(pool.map(lambda _: tape.key_for_read(cartridge).uid, range(40)))
+    assert uids == [uid] * 40
+    assert kmip.round_trips == 41  # one request message per read, one for the write
+    kmip.close()
+    kmip.close()  # idempotent
+    with pytest.raises(RuntimeError):
+        kmip.query()
