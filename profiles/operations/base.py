@@ -296,6 +296,9 @@ class Context:
         rec = self.store.load(uid)
         if rec is None or not self.services.policy.may_access(self.identity, rec.owner):
             raise fail(R.OBJECT_NOT_FOUND, "object not found")
+        if self.v2 and rec.object_type == ObjectType.TEMPLATE:
+            # Templates do not exist in 2.x (SPEC-2.1 §11.34: Object Type 6 is Reserved)
+            raise fail(R.OBJECT_NOT_FOUND, "object not found")
         if rec.archived and not archived_ok:
             raise fail(R.OBJECT_ARCHIVED, "object is archived")
         attrs = AttrSet.from_bytes(rec.attributes)

@@ -14,6 +14,7 @@ from agent.spec import (
     V1_3,
     ItemType,
     ObjectGroupMember,
+    ObjectType,
     Operation,
     ResultReason,
     State,
@@ -106,6 +107,9 @@ def locate(ctx: Context, payload: Item) -> list[Item]:
     offset = one_int(payload, Tag.OFFSET_ITEMS) or 0
     if (max_items is not None and max_items < 0) or offset < 0:
         raise fail(R.INVALID_FIELD, "negative Maximum Items or Offset Items")
+    if object_types is None and ctx.v2:
+        # no Templates for 2.x clients (SPEC-2.1 §11.34: Object Type 6 is Reserved)
+        object_types = [int(t) for t in ObjectType if t != ObjectType.TEMPLATE]
     query = LocateQuery(
         conditions=conditions,
         object_types=object_types,

@@ -647,3 +647,35 @@ def test_unknown_payload_field_same_version_invalid_field_newer_minor_ignored() 
     # a 2.x-only carrier in a 1.x request is unknown in that version
     two_x = item(OP.CREATE, e(T.OBJECT_TYPE, 2), s(T.ATTRIBUTES))
     assert send(engine, request(V1_4, two_x)).items[0].reason == RR.INVALID_FIELD
+
+
+def test_templates_are_1x_only() -> None:
+    engine = make_engine()
+    tmpl = s(T.TEMPLATE, attr(V1_3, "Object Group", t(T.OBJECT_GROUP, "g")))
+    reg = item(OP.REGISTER, e(T.OBJECT_TYPE, 6), attributes(V1_3, attr(V1_3, "Name", name("t1"))), tmpl)
+    tid = send(engine, request(V1_3, reg)).items[0].uid
+    assert send(engine, request(V1_4, item(OP.GET, uid(tid)))).items[0].ok
+    assert send(engine, request(V2_1, item(OP.GET, uid(tid)))).items[0].reason == RR.OBJECT_NOT_FOUND
+    assert send(engine, request(V2_1, item(OP.LOCATE))).items[0].all(T.UNIQUE_IDENTIFIER) == []
+    assert send(engine, request(V2_1, item(OP.REGISTER, e(T.OBJECT_TYPE, 6), s(T.ATTRIBUTES), tmpl))).items[
+        0
+    ].reason == (RR.INVALID_FIELD)
+    # a Template's Name inside the Template structure is refused (SPEC-1.4 Table 330)
+    bad = s(T.TEMPLATE, attr(V1_3, "Name", name("inner")))
+    assert (
+        send(engine, request(V1_3, item(OP.REGISTER, e(T.OBJECT_TYPE, 6), s(T.TEMPLATE_ATTRIBUTE), bad)))
+        .items[0]
+        .reason
+        == RR.INVALID_FIELD
+    )
+
+
+def test_interop_and_log_2_1() -> None:
+    engine = make_engine()
+    begin = item(OP.INTEROP, e(T.INTEROP_FUNCTION, 1), t(T.INTEROP_IDENTIFIER, "BL-M-1-21"))
+    assert send(engine, request(V2_1, begin)).items[0].ok
+    assert send(engine, request(V2_1, item(OP.LOG, t(T.LOG_MESSAGE, "hello")))).items[0].ok
+    assert send(engine, request(V2_1, item(OP.LOG))).items[0].reason == RR.INVALID_MESSAGE
+    assert send(engine, request(V1_4, item(OP.LOG, t(T.LOG_MESSAGE, "x")))).items[0].reason == (
+        RR.OPERATION_NOT_SUPPORTED
+    )
