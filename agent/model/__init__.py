@@ -33,6 +33,7 @@ from agent.model.convert import (
     from_item,
     message_version,
     original_item,
+    plan,
     to_item,
 )
 from agent.model.messages import (
@@ -446,6 +447,7 @@ __all__ = [
     "from_item",
     "message_version",
     "original_item",
+    "plan",
     "payload_classes",
     "to_item",
 ]

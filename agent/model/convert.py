@@ -64,17 +64,30 @@ _MICROSECOND: Final = timedelta(microseconds=1)
 
 _MISSING: Final = object()
 
+#: compiled plans per wire version (see Ctx), filled on first use
+_PLANS: dict[Version, dict[type, Plan]] = {}
+
 
 class Ctx:
-    """What a conversion needs to know about the protocol version."""
+    """What a conversion needs to know about the protocol version.
 
-    __slots__ = ("strict", "v2", "version")
+    ``wire`` is the version whose fields are read and written: the message's version, or the
+    newest one we know of its major (2.2 -> 2.1; 3.x -> 2.1). ``strict``: unknown fields are
+    errors, not ignored (spec 1.4 11.1: only a newer minor's unknown fields are ignored).
+    """
+
+    __slots__ = ("plans", "strict", "v2", "version", "wire")
 
     def __init__(self, version: Version) -> None:
         self.version = version
         self.v2 = version[0] >= 2
         latest = _LATEST.get(version[0])
         self.strict = latest is not None and (version[0], version[1]) <= latest
+        if latest is None:
+            self.wire = _LATEST[2] if version[0] > 2 else Version(1, 0)
+        else:
+            self.wire = min(Version(version[0], version[1]), latest)
+        self.plans = _PLANS.setdefault(self.wire, {})
 
 
 _CTX: dict[tuple[int, int], Ctx] = {}
@@ -250,11 +263,15 @@ _new: Final = object.__new__
 
 
 class Plan:
-    """The compiled conversion of one dataclass in one major version."""
+    """The compiled conversion of one dataclass in one protocol version.
 
-    def __init__(self, cls: type, v2: bool) -> None:
+    A field whose tag the version does not define (Client Correlation Value before 1.4,
+    Ephemeral before 2.0, Attribute Index in 2.x) is neither written nor accepted there.
+    """
+
+    def __init__(self, cls: type, wire: Version) -> None:
         self.cls = cls
-        self.v2 = v2
+        v2 = wire.major >= 2
         fields = dataclasses.fields(cls)
         hints = typing.get_type_hints(cls)
         self.names: tuple[str, ...] = tuple(f.name for f in fields)
@@ -286,7 +303,7 @@ class Plan:
             if v2 or "attributes" not in f.metadata or not isinstance(_carrier(f, v2), int):
                 companion = None
             fp = _compile_field(cls, f, hints[f.name], i, v2=v2, companion=companion)
-            if fp is None:
+            if fp is None or not _in_version(fp.tags, wire):
                 continue
             for t in fp.tags:
                 if t in self.by_tag:
@@ -383,30 +400,36 @@ class Plan:
         )
 
 
-_PLANS: tuple[dict[type, Plan], dict[type, Plan]] = ({}, {})
+def _in_version(tags: tuple[int, ...], wire: Version) -> bool:
+    if len(tags) != 1:
+        return True  # unions (managed objects) are checked by the engine, not here
+    td = tag_def(tags[0])
+    return td is None or td.in_version(wire)
 
 
-def plan(cls: type, v2: bool) -> Plan:
-    """The compiled plan of a dataclass for 1.x (``v2`` False) or 2.x."""
-    p = _PLANS[v2].get(cls)
+def _plan(cls: type, ctx: Ctx) -> Plan:
+    p = ctx.plans.get(cls)
     if p is None:
-        p = _PLANS[v2][cls] = Plan(cls, v2)
+        p = ctx.plans[cls] = Plan(cls, ctx.wire)
     return p
 
 
-def _struct(cls: type, tag: int) -> tuple[Decoder, Encoder]:
-    plans: list[Plan | None] = [None, None]
+def plan(cls: type, version: tuple[int, int]) -> Plan:
+    """The compiled plan of a model class in ``version`` (compiled once, then cached)."""
+    return _plan(cls, context(version))
 
+
+def _struct(cls: type, tag: int) -> tuple[Decoder, Encoder]:
     def dec(item: Item, ctx: Ctx) -> Any:
-        p = plans[ctx.v2]
+        p = ctx.plans.get(cls)
         if p is None:
-            p = plans[ctx.v2] = plan(cls, ctx.v2)
+            p = _plan(cls, ctx)
         return p.decode(item, ctx)
 
     def enc(value: Any, ctx: Ctx) -> Item:
-        p = plans[ctx.v2]
+        p = ctx.plans.get(cls)
         if p is None:
-            p = plans[ctx.v2] = plan(cls, ctx.v2)
+            p = _plan(cls, ctx)
         return p.encode(value, tag, ctx)
 
     return dec, enc
@@ -537,12 +560,12 @@ def _union(
                 raise _wrong_type(item.tag)
             return d(item, ctx)
         for cls in candidates:
-            p = plan(cls, ctx.v2)
+            p = _plan(cls, ctx)
             if p.accepts(item):
                 return p.decode(item, ctx)
         if ctx.strict:
             raise InvalidField(f"{_tag_name(item.tag)} matches no known structure")
-        return plan(candidates[0], ctx.v2).decode(item, ctx)
+        return _plan(candidates[0], ctx).decode(item, ctx)
 
     def enc(value: Any, ctx: Ctx) -> Item:
         for py, e in encoders:
@@ -626,7 +649,7 @@ def _payload_field(f: dataclasses.Field[Any], index: int, tag: int | None, requi
         if classes is None:
             return raw, None
         try:
-            payload = plan(classes[0] if request else classes[1], ctx.v2).decode(raw, ctx)
+            payload = _plan(classes[0] if request else classes[1], ctx).decode(raw, ctx)
         except KmipError as exc:
             return raw, exc
         payload.__dict__["_item"] = raw  # the original, for exact replay (original_item)
@@ -638,7 +661,7 @@ def _payload_field(f: dataclasses.Field[Any], index: int, tag: int | None, requi
     def enc(value: Any, ctx: Ctx) -> Item:
         if isinstance(value, Item):
             return value if value.tag == tag else Item(tag, value.type, value.value)
-        return plan(type(value), ctx.v2).encode(value, tag, ctx)
+        return _plan(type(value), ctx).encode(value, tag, ctx)
 
     fp = _Field(f.name, index, (tag,), dec, enc, repeated=False, required=required)
     fp.deferred = resolve
@@ -917,7 +940,7 @@ def to_item(obj: object, version: tuple[int, int]) -> Item:
     tag = getattr(cls, "TAG", None)
     if tag is None or "__dataclass_fields__" not in cls.__dict__:
         raise TypeError(f"not a model object: {cls.__name__}")
-    return plan(cls, ctx.v2).encode(obj, tag, ctx)
+    return _plan(cls, ctx).encode(obj, tag, ctx)
 
 
 def from_item(item: Item, cls: type[T], version: tuple[int, int]) -> T:
@@ -925,7 +948,7 @@ def from_item(item: Item, cls: type[T], version: tuple[int, int]) -> T:
     ctx = context(version)
     if cls is Attribute:
         return cast(T, _decode_attribute(item, ctx))
-    return cast(T, plan(cls, ctx.v2).decode(item, ctx))
+    return cast(T, _plan(cls, ctx).decode(item, ctx))
 
 
 def original_item(payload: object) -> Item | None:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from enum import IntEnum, IntFlag
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from agent import model, ttlv
@@ -101,7 +101,7 @@ def _int_range(tag: int | None) -> st.SearchStrategy[int]:
     return st.integers(0, 2**31 - 1)
 
 
-def _for_type(py: Any, tag: int | None, v2: bool) -> st.SearchStrategy[Any]:
+def _for_type(py: Any, tag: int | None, version: Version) -> st.SearchStrategy[Any]:
     if py is bool:
         return st.booleans()
     if py is str:
@@ -117,18 +117,18 @@ def _for_type(py: Any, tag: int | None, v2: bool) -> st.SearchStrategy[Any]:
     if py is object:
         return st.one_of(texts, st.integers(0, 2**31 - 1), st.booleans(), st.binary(max_size=4))
     if py is Attribute:
-        return attributes(v2)
+        return attributes(version)
     if isinstance(py, type) and issubclass(py, IntFlag):
         return st.integers(0, 2**24 - 1).map(py)
     if isinstance(py, type) and issubclass(py, IntEnum):
         extensions = st.integers(0x80000000, 0x8000FFFF)  # unknown values stay ints
         return st.one_of(st.sampled_from(list(py)), extensions) if list(py) else extensions
     if dataclasses.is_dataclass(py):
-        return instances(typing.cast(type, py), v2)
+        return instances(typing.cast(type, py), version)
     raise AssertionError(f"no strategy for {py!r}")
 
 
-def _for_hint(hint: Any, tag: int | None, v2: bool, *, full: bool) -> st.SearchStrategy[Any]:
+def _for_hint(hint: Any, tag: int | None, version: Version, *, full: bool) -> st.SearchStrategy[Any]:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
@@ -136,15 +136,15 @@ def _for_hint(hint: Any, tag: int | None, v2: bool, *, full: bool) -> st.SearchS
         if set(args) == {str, int}:  # a Unique Identifier: 2.x adds Enumeration/Integer forms
             inner: st.SearchStrategy[Any] = (
                 st.one_of(texts, st.sampled_from(list(UniqueIdentifier)), st.integers(-5, 2**31 - 1))
-                if v2
+                if version.major >= 2
                 else texts
             )
         else:
-            inner = st.one_of(*[_for_hint(a, tag, v2, full=full) for a in args])
+            inner = st.one_of(*[_for_hint(a, tag, version, full=full) for a in args])
         return inner if full or not optional else st.one_of(st.none(), inner)
     if origin is tuple:
-        return st.lists(_for_hint(typing.get_args(hint)[0], tag, v2, full=full), max_size=3).map(tuple)
-    return _for_type(hint, tag, v2)
+        return st.lists(_for_hint(typing.get_args(hint)[0], tag, version, full=full), max_size=3).map(tuple)
+    return _for_type(hint, tag, version)
 
 
 def _field_tag(f: dataclasses.Field[Any]) -> int | None:
@@ -155,14 +155,16 @@ def _field_tag(f: dataclasses.Field[Any]) -> int | None:
 
 
 @st.composite
-def _instance(draw: st.DrawFn, cls: type, v2: bool) -> Any:
+def _instance(draw: st.DrawFn, cls: type, version: Version) -> Any:
     hints = typing.get_type_hints(cls)
-    on_wire = {name for name, *_ in plan(cls, v2).encoders}
+    on_wire = {name for name, *_ in plan(cls, version).encoders}
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.name not in on_wire:
-            if f.metadata.get("companion") and not v2:
-                kwargs[f.name] = draw(st.lists(instances(model.Name, v2), max_size=2).map(tuple))
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                reject()  # a required field this version does not define: not a class of it
+            if f.metadata.get("companion") and version.major < 2:
+                kwargs[f.name] = draw(st.lists(instances(model.Name, version), max_size=2).map(tuple))
                 if kwargs[f.name] and kwargs.get("attributes") is None:
                     kwargs["attributes"] = ()  # template names travel in a Template-Attribute
             continue
@@ -171,19 +173,19 @@ def _instance(draw: st.DrawFn, cls: type, v2: bool) -> Any:
             many = typing.get_origin(hints[f.name]) is tuple
             kwargs[f.name] = draw(st.lists(names, max_size=3).map(tuple) if many else names)
             continue
-        value: Any = draw(_for_hint(hints[f.name], _field_tag(f), v2, full=cls in SHAPED))
+        value: Any = draw(_for_hint(hints[f.name], _field_tag(f), version, full=cls in SHAPED))
         carrier = f.metadata.get("attributes")
-        if carrier is not None and carrier[v2] == "bare" and value == ():
+        if carrier is not None and carrier[version.major >= 2] == "bare" and value == ():
             value = None if f.default is None else ()  # nothing on the wire is "absent"
         kwargs[f.name] = value
     return cls(**kwargs)
 
 
-def instances(cls: type, v2: bool) -> st.SearchStrategy[Any]:
-    return st.deferred(lambda: _instance(cls, v2))
+def instances(cls: type, version: Version) -> st.SearchStrategy[Any]:
+    return st.deferred(lambda: _instance(cls, version))
 
 
-def _standard_attribute(v2: bool) -> st.SearchStrategy[Attribute]:
+def _standard_attribute(version: Version) -> st.SearchStrategy[Attribute]:
     from agent.model.convert import _value_type  # the registry's view of each attribute's value
 
     def build(name: str) -> st.SearchStrategy[Attribute]:
@@ -191,14 +193,15 @@ def _standard_attribute(v2: bool) -> st.SearchStrategy[Attribute]:
         assert td is not None
         py = _value_type(td.code, td)
         hint = functools.reduce(operator.or_, py) if isinstance(py, list) else py
-        value = _for_hint(hint, td.code, v2, full=False)
-        index = st.none() if v2 else st.one_of(st.none(), st.integers(0, 5))
+        value = _for_hint(hint, td.code, version, full=False)
+        index = st.none() if version.major >= 2 else st.one_of(st.none(), st.integers(0, 5))
         return st.builds(Attribute, st.just(name), value, index)
 
-    return st.sampled_from(STANDARD_NAMES).flatmap(build)
+    names = [n for n in STANDARD_NAMES if (td := tag_by_name(n)) is not None and td.in_version(version)]
+    return st.sampled_from(names).flatmap(build)
 
 
-def _custom_attribute(v2: bool) -> st.SearchStrategy[Attribute]:
+def _custom_attribute(version: Version) -> st.SearchStrategy[Attribute]:
     typed = st.one_of(
         st.integers(-(2**63), 2**63 - 1).map(lambda v: Typed(T.LONG_INTEGER, v)),
         st.integers(-(2**100), 2**100).map(lambda v: Typed(T.BIG_INTEGER, v)),
@@ -209,12 +212,12 @@ def _custom_attribute(v2: bool) -> st.SearchStrategy[Attribute]:
         texts, st.integers(-(2**31), 2**31 - 1), st.booleans(), st.binary(max_size=8), dates, typed
     )
     names = st.builds(lambda p, n: f"{p}-{n}", st.sampled_from(["x", "y"]), texts)
-    index = st.none() if v2 else st.one_of(st.none(), st.integers(0, 5))
+    index = st.none() if version.major >= 2 else st.one_of(st.none(), st.integers(0, 5))
     return st.builds(Attribute, names, values, index)
 
 
-def attributes(v2: bool) -> st.SearchStrategy[Attribute]:
-    return st.one_of(_standard_attribute(v2), _custom_attribute(v2))
+def attributes(version: Version) -> st.SearchStrategy[Attribute]:
+    return st.one_of(_standard_attribute(version), _custom_attribute(version))
 
 
 def _model_classes() -> list[type]:
@@ -242,7 +245,7 @@ CLASSES = _model_classes()
 @EXAMPLES
 @given(st.data(), st.sampled_from(CLASSES), versions)
 def test_model_objects_round_trip_through_items(data: st.DataObject, cls: type, version: Version) -> None:
-    obj = data.draw(instances(cls, version.major >= 2))
+    obj = data.draw(instances(cls, version))
     item = model.to_item(obj, version)
     assert model.from_item(item, cls, version) == obj
     assert model.to_item(model.from_item(item, cls, version), version) == item
@@ -251,7 +254,7 @@ def test_model_objects_round_trip_through_items(data: st.DataObject, cls: type, 
 @EXAMPLES
 @given(st.data(), versions)
 def test_attributes_round_trip_through_items(data: st.DataObject, version: Version) -> None:
-    attr = data.draw(attributes(version.major >= 2))
+    attr = data.draw(attributes(version))
     item = model.to_item(attr, version)
     assert model.from_item(item, Attribute, version) == attr
 
@@ -261,11 +264,14 @@ def test_attributes_round_trip_through_items(data: st.DataObject, version: Versi
 def test_messages_round_trip_through_bytes(
     data: st.DataObject, version: Version, operation: Operation
 ) -> None:
-    v2 = version.major >= 2
     request_cls, response_cls = model.payload_classes(operation)
     request = model.RequestMessage(
         model.RequestHeader(protocol_version=model.ProtocolVersion.of(version), batch_count=1),
-        (model.RequestBatchItem(operation=operation, request_payload=data.draw(instances(request_cls, v2))),),
+        (
+            model.RequestBatchItem(
+                operation=operation, request_payload=data.draw(instances(request_cls, version))
+            ),
+        ),
     )
     assert model.decode_request(model.encode_message(request)) == request
     response = model.ResponseMessage(
@@ -276,7 +282,7 @@ def test_messages_round_trip_through_bytes(
             model.ResponseBatchItem(
                 operation=operation,
                 result_status=ResultStatus.SUCCESS,
-                response_payload=data.draw(instances(response_cls, v2)),
+                response_payload=data.draw(instances(response_cls, version)),
             ),
         ),
     )
@@ -337,11 +343,7 @@ def test_mutated_messages_decode_or_raise_a_kmip_error(
     request_cls, _ = model.payload_classes(op)
     request = model.RequestMessage(
         model.RequestHeader(protocol_version=model.ProtocolVersion.of(version), batch_count=1),
-        (
-            model.RequestBatchItem(
-                operation=op, request_payload=data.draw(instances(request_cls, version.major >= 2))
-            ),
-        ),
+        (model.RequestBatchItem(operation=op, request_payload=data.draw(instances(request_cls, version))),),
     )
     item = model.to_item(request, version)
     path = data.draw(st.lists(st.integers(0, 50), min_size=1, max_size=6))

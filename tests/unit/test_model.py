@@ -416,7 +416,7 @@ def test_every_operation_has_payload_classes() -> None:
 # --- errors: the Result Reasons ---------------------------------------------------------------
 
 
-def _reason(item: Item, cls: type, version: Version = V1_4) -> ResultReason:
+def _reason(item: Item, cls: type, version: tuple[int, int] = V1_4) -> ResultReason:
     with pytest.raises(KmipError) as info:
         model.from_item(item, cls, version)
     return info.value.reason
@@ -534,3 +534,19 @@ def test_dates_are_aware_utc() -> None:
     back = model.from_item(item, model.RevokeRequest, V1_4)
     assert back.compromise_occurrence_date == WHEN
     assert back.compromise_occurrence_date is not None and back.compromise_occurrence_date.tzinfo is UTC
+
+
+def test_fields_exist_from_their_version_on() -> None:
+    header = model.RequestHeader(
+        protocol_version=model.ProtocolVersion(1, 2), client_correlation_value="c", batch_count=1
+    )
+    # Client Correlation Value is a 1.4 field: not written for a 1.2 peer, refused from one
+    assert tags(model.to_item(header, (1, 2))) == [Tag.PROTOCOL_VERSION, Tag.BATCH_COUNT]
+    item = model.to_item(header, V1_4)
+    assert tags(item) == [Tag.PROTOCOL_VERSION, Tag.CLIENT_CORRELATION_VALUE, Tag.BATCH_COUNT]
+    assert _reason(item, model.RequestHeader, (1, 2)) == ResultReason.INVALID_FIELD
+    batch_item = model.RequestBatchItem(
+        operation=Operation.GET, ephemeral=True, request_payload=model.GetRequest()
+    )
+    assert tags(model.to_item(batch_item, V1_4)) == [Tag.OPERATION, Tag.REQUEST_PAYLOAD]
+    assert tags(model.to_item(batch_item, V2_0)) == [Tag.OPERATION, Tag.EPHEMERAL, Tag.REQUEST_PAYLOAD]
