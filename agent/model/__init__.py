@@ -447,7 +447,7 @@ __all__ = [
     "from_item",
     "message_version",
     "original_item",
-    "plan",
     "payload_classes",
+    "plan",
     "to_item",
 ]
