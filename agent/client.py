@@ -551,9 +551,11 @@ class Client:
                     server.failures, server.retry_at = 0, 0.0
                     return results
                 except _Lost as exc:
-                    if reused and exc.received == 0 and not fresh and not creates:
+                    idle_closed = reused and exc.received == 0 and not fresh
+                    if idle_closed and not creates:
                         continue  # closed while idle: once more on a new connection, same server
-                    self._set_aside(server)
+                    if not idle_closed:  # an idle timeout is no reason to fail over
+                        self._set_aside(server)
                     what = "closed the connection mid-response" if exc.received else "closed the connection"
                     raise ConnectionLost(f"{where} {what}", server=where, maybe_executed=conn.sent) from None
                 except (ConnectionError, ssl.SSLError, OSError) as exc:

@@ -107,10 +107,9 @@ async def test_key_lifecycle_and_attributes(kmip: Client, request: pytest.Fixtur
 
     assert (await kmip.locate(name=name)).unique_identifier == (uid,)
     assert uid in (await kmip.locate(object_type=ObjectType.SYMMETRIC_KEY)).unique_identifier
-    await kmip.check(uid, usage_mask=CryptographicUsageMask.ENCRYPT)
-
     await kmip.activate(uid)
     assert [a.value for a in (await kmip.get_attributes(uid, ["State"])).attributes] == [State.ACTIVE]
+    assert (await kmip.check(uid, usage_mask=CryptographicUsageMask.ENCRYPT)).unique_identifier == uid
     with pytest.raises(wrong_state()):
         await kmip.destroy(uid)  # Active objects are not destroyed (SPEC-1.4 §4.21)
     await kmip.revoke(uid, RevocationReasonCode.KEY_COMPROMISE)
