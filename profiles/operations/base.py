@@ -314,6 +314,12 @@ class Context:
         """Write back; ``changed`` sets Last Change Date (SPEC-1.4 §3.38)."""
         if changed:
             obj.attrs.set("Last Change Date", date(Tag.LAST_CHANGE_DATE, self.now))
+        # SPEC-1.4 §3.49 / §3.51: Always Sensitive stays True only while Sensitive has always been
+        # True; Never Extractable stays True only while Extractable has always been False
+        if obj.attrs.value("Always Sensitive") is True and obj.attrs.value("Sensitive") is not True:
+            obj.attrs.set("Always Sensitive", boolean(Tag.ALWAYS_SENSITIVE, False))
+        if obj.attrs.value("Never Extractable") is True and obj.attrs.value("Extractable") is not False:
+            obj.attrs.set("Never Extractable", boolean(Tag.NEVER_EXTRACTABLE, False))
         if has_state(obj.object_type):
             obj.rec.state = effective_state(obj.rec.state, obj.attrs, self.now)
             obj.attrs.set("State", enum(Tag.STATE, obj.rec.state))

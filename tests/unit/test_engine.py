@@ -679,3 +679,26 @@ def test_interop_and_log_2_1() -> None:
     assert send(engine, request(V1_4, item(OP.LOG, t(T.LOG_MESSAGE, "x")))).items[0].reason == (
         RR.OPERATION_NOT_SUPPORTED
     )
+
+
+def test_sensitive_and_extractable_2_1() -> None:
+    engine = make_engine()
+    key = send(engine, request(V2_1, create_aes(V2_1, "sens", b(T.SENSITIVE, True)))).items[0].uid
+    assert send(engine, request(V2_1, item(OP.GET, uid(key)))).items[0].reason == RR.SENSITIVE
+
+    def flags() -> dict[int, object]:
+        refs = [e(T.ATTRIBUTE_REFERENCE, x) for x in (T.SENSITIVE, T.ALWAYS_SENSITIVE)]
+        got = send(engine, request(V2_1, item(OP.GET_ATTRIBUTES, uid(key), *refs)))
+        carrier = got.items[0].get(T.ATTRIBUTES)
+        assert carrier is not None
+        return {c.tag: c.value for c in carrier.value}
+
+    assert flags() == {T.SENSITIVE: True, T.ALWAYS_SENSITIVE: True}
+    off = item(OP.SET_ATTRIBUTE, uid(key), s(T.NEW_ATTRIBUTE, b(T.SENSITIVE, False)))
+    assert send(engine, request(V2_1, off)).items[0].ok
+    assert flags() == {T.SENSITIVE: False, T.ALWAYS_SENSITIVE: False}
+    assert send(engine, request(V2_1, item(OP.GET, uid(key)))).items[0].ok
+    locked = send(engine, request(V2_1, create_aes(V2_1, "noexp", b(T.EXTRACTABLE, False)))).items[0].uid
+    assert send(engine, request(V2_1, item(OP.GET, uid(locked)))).items[0].reason == RR.NOT_EXTRACTABLE
+    # 1.3 has neither reason: Permission Denied
+    assert send(engine, request(V1_3, item(OP.GET, uid(locked)))).items[0].reason == RR.PERMISSION_DENIED
