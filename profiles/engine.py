@@ -24,8 +24,10 @@ What it implements (section numbers of SPEC-1.4 unless noted, 2.x in SPEC-2.1):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -174,6 +176,7 @@ class Engine:
         )
         self.handlers = dict(handlers if handlers is not None else HANDLERS)
         self._timer = timer
+        self._name_lock = threading.Lock()
 
     # ---------------------------------------------------------------- entry points
     def handle(self, data: bytes, identity: str) -> bytes:
@@ -240,10 +243,16 @@ class Engine:
                 )
                 for bi in items
             ]
-        elif option == BECO.UNDO:
-            results = self._run_undo(ctx, items)
-        elif option in (BECO.STOP, BECO.CONTINUE):
-            results = self._run(ctx, items, stop=option == BECO.STOP)
+        elif option in (BECO.UNDO, BECO.STOP, BECO.CONTINUE):
+            # Names are unique server-wide (SPEC-1.4 §3.2): batches that may write a Name run one
+            # at a time in this process, so that two of them cannot both find a Name free. The
+            # lock is taken before any store transaction of the batch (no lock-order inversion).
+            writes_names = any(_item_op(bi) in _NAME_WRITERS for bi in items)
+            with self._name_lock if writes_names else contextlib.nullcontext():
+                if option == BECO.UNDO:
+                    results = self._run_undo(ctx, items)
+                else:
+                    results = self._run(ctx, items, stop=option == BECO.STOP)
         else:
             results = [
                 _Result(
@@ -424,6 +433,15 @@ class Engine:
         )
         return struct(Tag.RESPONSE_MESSAGE, (self._header(version, self._now(), 1), item))
 
+
+_NAME_WRITERS = {
+    Operation.CREATE,
+    Operation.REGISTER,
+    Operation.RE_KEY,
+    Operation.ADD_ATTRIBUTE,
+    Operation.MODIFY_ATTRIBUTE,
+    Operation.SET_ATTRIBUTE,
+}
 
 _HEADER_SINGLE = (
     Tag.MAXIMUM_RESPONSE_SIZE,

@@ -702,3 +702,22 @@ def test_sensitive_and_extractable_2_1() -> None:
     assert send(engine, request(V2_1, item(OP.GET, uid(locked)))).items[0].reason == RR.NOT_EXTRACTABLE
     # 1.3 has neither reason: Permission Denied
     assert send(engine, request(V1_3, item(OP.GET, uid(locked)))).items[0].reason == RR.PERMISSION_DENIED
+
+
+def test_concurrent_creates_of_one_name_give_one_object() -> None:
+    import threading
+
+    engine = make_engine()
+    barrier = threading.Barrier(6)
+    outcomes: list[int | None] = []
+
+    def create() -> None:
+        barrier.wait()
+        outcomes.append(send(engine, request(V2_1, create_aes(V2_1, "race"))).items[0].reason)
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(outcomes, key=lambda r: r or 0) == [None] + [RR.NON_UNIQUE_NAME_ATTRIBUTE] * 5
