@@ -1,6 +1,6 @@
 """The one generic converter between model dataclasses and Item trees.
 
-Every dataclass is compiled once per major version into a plan: for each field its tag(s),
+Every dataclass is compiled once per protocol version into a plan: for each field its tag(s),
 whether it repeats, whether it is required, and a decoder/encoder pair chosen from the field's
 annotation and the tag registry (agent.spec). Decoding and encoding then only walk the plan;
 no reflection happens per message.
@@ -740,62 +740,79 @@ def _attr_by_tag(tag: int, ctx: Ctx) -> _AttrCodec:
     return codec
 
 
+_ATTRIBUTE: Final = int(Tag.ATTRIBUTE)
+_ATTRIBUTE_NAME: Final = int(Tag.ATTRIBUTE_NAME)
+_ATTRIBUTE_INDEX: Final = int(Tag.ATTRIBUTE_INDEX)
+_ATTRIBUTE_VALUE: Final = int(Tag.ATTRIBUTE_VALUE)
+_VENDOR_IDENTIFICATION: Final = int(Tag.VENDOR_IDENTIFICATION)
+
+
+def _attribute(name: str, value: object, index: int | None) -> Attribute:
+    attr: Any = _new(Attribute)
+    attr.__dict__.update(name=name, value=value, index=index)
+    return cast(Attribute, attr)
+
+
 def _decode_attribute_v1(item: Item, ctx: Ctx) -> Attribute:
     """1.x Attribute {Attribute Name, Attribute Index?, Attribute Value} (spec 1.4 2.1.1)."""
-    if item.tag != Tag.ATTRIBUTE or item.type != STRUCTURE:
+    if item.tag != _ATTRIBUTE or item.type != STRUCTURE:
         raise _wrong_type(item.tag)
+    children = item.value
+    if len(children) == 2:  # the usual {Name, Value}
+        first, raw = children
+        if first.tag == _ATTRIBUTE_NAME and first.type == TEXT and raw.tag == _ATTRIBUTE_VALUE:
+            return _attribute(first.value, _attr_by_name(first.value).dec(raw, ctx), None)
     name = index = raw = None
-    for child in item.value:
+    for child in children:
         tag = child.tag
-        if tag == Tag.ATTRIBUTE_NAME and child.type == TEXT and name is None:
+        if tag == _ATTRIBUTE_NAME and child.type == TEXT and name is None:
             name = child.value
-        elif tag == Tag.ATTRIBUTE_INDEX and child.type == INTEGER and index is None:
+        elif tag == _ATTRIBUTE_INDEX and child.type == INTEGER and index is None:
             index = child.value
-        elif tag == Tag.ATTRIBUTE_VALUE and raw is None:
+        elif tag == _ATTRIBUTE_VALUE and raw is None:
             raw = child
-        elif tag in (Tag.ATTRIBUTE_NAME, Tag.ATTRIBUTE_INDEX, Tag.ATTRIBUTE_VALUE):
+        elif tag in (_ATTRIBUTE_NAME, _ATTRIBUTE_INDEX, _ATTRIBUTE_VALUE):
             raise InvalidField("malformed Attribute")
         elif ctx.strict:
             raise InvalidField(f"unexpected {_tag_name(tag)} in Attribute")
     if name is None:
         raise InvalidField("Attribute Name missing in Attribute")
-    value = _attr_by_name(name).dec(raw, ctx) if raw is not None else None
-    return Attribute(name, value, index)
+    return _attribute(name, _attr_by_name(name).dec(raw, ctx) if raw is not None else None, index)
 
 
 def _encode_attribute_v1(attr: Attribute, ctx: Ctx) -> Item:
     if not isinstance(attr, Attribute):
         raise TypeError(f"Attribute needed, not {type(attr).__name__}")
-    children = [Item(Tag.ATTRIBUTE_NAME, TEXT, attr.name)]
+    children = [Item(_ATTRIBUTE_NAME, TEXT, attr.name)]
     if attr.index is not None:
-        children.append(Item(Tag.ATTRIBUTE_INDEX, INTEGER, attr.index))
+        children.append(Item(_ATTRIBUTE_INDEX, INTEGER, attr.index))
     if attr.value is not None:
         children.append(_attr_by_name(attr.name).enc1(attr.value, ctx))
-    return Item(Tag.ATTRIBUTE, STRUCTURE, tuple(children))
+    return Item(_ATTRIBUTE, STRUCTURE, tuple(children))
 
 
 def _decode_attribute_v2(item: Item, ctx: Ctx) -> Attribute:
     """2.x: an attribute by its own tag, or a Vendor Attribute (spec 2.1 4.60) "vendor-name"."""
-    if item.tag != Tag.ATTRIBUTE:
+    if item.tag != _ATTRIBUTE:
         codec = _attr_by_tag(item.tag, ctx)
-        return Attribute(codec.name, codec.dec(item, ctx))
+        return _attribute(codec.name, codec.dec(item, ctx), None)
     if item.type != STRUCTURE:
         raise _wrong_type(item.tag)
     vendor = name = raw = None
     for child in item.value:
         tag = child.tag
-        if tag == Tag.VENDOR_IDENTIFICATION and child.type == TEXT and vendor is None:
+        if tag == _VENDOR_IDENTIFICATION and child.type == TEXT and vendor is None:
             vendor = child.value
-        elif tag == Tag.ATTRIBUTE_NAME and child.type == TEXT and name is None:
+        elif tag == _ATTRIBUTE_NAME and child.type == TEXT and name is None:
             name = child.value
-        elif tag == Tag.ATTRIBUTE_VALUE and raw is None:
+        elif tag == _ATTRIBUTE_VALUE and raw is None:
             raw = child
         elif ctx.strict:
             raise InvalidField("malformed Vendor Attribute")
     if vendor is None or name is None:
         raise InvalidField("Vendor Identification or Attribute Name missing in Vendor Attribute")
     full = f"{vendor}-{name}"
-    return Attribute(full, _attr_by_name(full).dec(raw, ctx) if raw is not None else None)
+    return _attribute(full, _attr_by_name(full).dec(raw, ctx) if raw is not None else None, None)
 
 
 def _encode_attribute_v2(attr: Attribute, ctx: Ctx) -> Item:
@@ -809,10 +826,10 @@ def _encode_attribute_v2(attr: Attribute, ctx: Ctx) -> Item:
     vendor, sep, name = attr.name.partition("-")
     if not sep:
         raise ValueError(f"attribute {attr.name!r} is neither a 2.x attribute nor vendor-name")
-    children = [Item(Tag.VENDOR_IDENTIFICATION, TEXT, vendor), Item(Tag.ATTRIBUTE_NAME, TEXT, name)]
+    children = [Item(_VENDOR_IDENTIFICATION, TEXT, vendor), Item(_ATTRIBUTE_NAME, TEXT, name)]
     if attr.value is not None:
         children.append(codec.enc1(attr.value, ctx))
-    return Item(Tag.ATTRIBUTE, STRUCTURE, tuple(children))
+    return Item(_ATTRIBUTE, STRUCTURE, tuple(children))
 
 
 def _decode_attribute(item: Item, ctx: Ctx) -> Attribute:
