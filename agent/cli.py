@@ -332,7 +332,11 @@ async def _tape_key(kmip: Any, args: argparse.Namespace, config: Any, out: TextI
         tape.asi(cartridge)  # validates the KAD sizes before any network traffic
     except KadError as exc:
         raise UsageError(str(exc)) from None
-    key = await (tape.key_for_write(cartridge) if args.new else tape.key_for_read(cartridge))
+    if args.new:
+        # an identifier typed by a person may already be in use: look before creating
+        key = await tape.key_for_write(cartridge, check_unique=args.kad is not None)
+    else:
+        key = await tape.key_for_read(cartridge)
     record: dict[str, Any] = {"uid": key.uid, "key": key.key}
     if not args.json:
         record["application_data"] = key.application_data

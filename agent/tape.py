@@ -405,12 +405,18 @@ class TapeKeys:
         cartridge: Cartridge,
         *,
         attributes: Sequence[Attribute] = (),
+        check_unique: bool = False,
         correlation: str | None = None,
         deadline: float | None = None,
     ) -> TapeKey:
         """A new AES-256 key for a cartridge about to be written: one ordered batch,
         Create + Get with the ID Placeholder (TL-M-2). The key stays Pre-Active: the
         profile never activates tape keys.
+
+        The client guarantees that the identifier is unique in its namespace (TLP §2.4);
+        an identifier from :func:`new_identifier` is (32 random bytes). For an identifier
+        that comes from elsewhere, ``check_unique=True`` Locates it first (one more round
+        trip) and raises ``agent.errors.ObjectAlreadyExists`` if a key already carries it.
 
         Never makes two keys for one identifier: if the batch's outcome is unknown (the
         connection failed after sending), the key is Located by its ASI before the Create
@@ -433,6 +439,12 @@ class TapeKeys:
             if found is not None:
                 self._unsure.discard(ident)
                 return found
+        elif check_unique:
+            (located,) = await self.client.batch(self._locate(cartridge), correlation=correlation, end=end)
+            if located.unique_identifier:
+                from agent.errors import ObjectAlreadyExists
+
+                raise ObjectAlreadyExists("a key already carries this cartridge's identifier")
         for _ in range(3):
             try:
                 created, got = await self.client.batch_results(

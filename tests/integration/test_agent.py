@@ -187,6 +187,8 @@ async def test_tape_duplicate_identifier_is_never_silently_resolved(kmip: Client
     tape = TapeKeys(kmip, namespace="ACME-LIBRARY-LTO")
     cartridge = Cartridge("lto4", u_kad=new_identifier("lto4")[0])
     await tape.key_for_write(cartridge)
+    with pytest.raises(errors.ObjectAlreadyExists):
+        await tape.key_for_write(cartridge, check_unique=True)
     try:
         await tape.key_for_write(cartridge)  # the server may refuse the duplicate ASI
     except errors.KmipError:
@@ -280,6 +282,8 @@ def test_command_line(pki: Pki, kmip_server: ServerThread, tmp_path: Path) -> No
     assert code == 2 and "odd" in err
     code, _, _ = run_cli(*base, "tape-key", "--kad", "00" * 33, "--a-kad", "00", "--generation", "lto4")
     assert code == 2  # U-KAD larger than N(u)
+    code, _, _ = run_cli(*base, "tape-key", "--kad", "0A0B0C0D", "--generation", "lto8", "--new")
+    assert code == 1  # the identifier is taken: no second key
     code, _, _ = run_cli(*base, "get", "--uid", "missing")
     assert code == 3
     code, _, _ = run_cli(
