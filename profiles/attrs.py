@@ -24,6 +24,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from agent.spec import (
     V1_0,
@@ -104,11 +105,11 @@ class Rule:
         return self.since <= version and (self.until is None or version <= self.until)
 
 
-def _r(name: str, **kw: object) -> Rule:
+def _r(name: str, **kw: Any) -> Rule:
     row = tag_by_name(name)
     if row is None:  # pragma: no cover - the registry defines every attribute tag
         raise LookupError(name)
-    return Rule(name=name, tag=row.code, **kw)  # type: ignore[arg-type]
+    return Rule(name=name, tag=row.code, **kw)
 
 
 _RO = {"client_init": False}

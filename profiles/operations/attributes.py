@@ -59,7 +59,6 @@ def visible(a: Attr, version: Version) -> bool:
 
 def _open(ctx: Context, payload: Item) -> ManagedObject:
     uid = ctx.request_uid(payload)
-    assert uid is not None
     return ctx.open(uid)
 
 

@@ -253,11 +253,12 @@ class Context:
             if op is not None:
                 self.by_operation[int(op)] = uid
 
-    def request_uid(self, payload: Item | None, *, required: bool = True) -> str | None:
-        """The Unique Identifier of the request, or the ID Placeholder when it is omitted."""
+    def request_uid(self, payload: Item | None) -> str:
+        """The Unique Identifier of the request, or the ID Placeholder when it is omitted
+        (SPEC-1.4 §4: "If omitted, then the ID Placeholder value is used")."""
         item = one(payload, Tag.UNIQUE_IDENTIFIER)
         if item is None:
-            if self.placeholder is None and required:
+            if self.placeholder is None:
                 raise fail(R.OBJECT_NOT_FOUND, "no Unique Identifier and no ID Placeholder")
             return self.placeholder
         if item.type == ItemType.TEXT_STRING:
@@ -274,7 +275,7 @@ class Context:
         raise fail(R.INVALID_MESSAGE, "Unique Identifier has the wrong item type")
 
     def _uid_from_enum(self, value: int) -> str:
-        mapping = {
+        mapping: dict[int, Operation] = {
             UniqueIdentifier.CREATE: Operation.CREATE,
             UniqueIdentifier.REGISTER: Operation.REGISTER,
             UniqueIdentifier.LOCATE: Operation.LOCATE,
@@ -283,7 +284,7 @@ class Context:
         if value == UniqueIdentifier.ID_PLACEHOLDER:
             uid = self.placeholder
         else:
-            op = mapping.get(value)  # type: ignore[call-overload]
+            op = mapping.get(value)
             uid = None if op is None else self.by_operation.get(int(op))
         if uid is None:
             raise fail(R.OBJECT_NOT_FOUND, "ID Placeholder is empty")

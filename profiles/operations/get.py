@@ -69,7 +69,6 @@ def convert(object_type: int, obj: Item, wanted: int | None) -> Item:
 
 def get(ctx: Context, payload: Item) -> list[Item]:
     uid = ctx.request_uid(payload)
-    assert uid is not None
     mo = ctx.open(uid)
     obj = mo.material_item()
     if obj is None:

@@ -75,7 +75,6 @@ def next_state(state: State, event: Event) -> State:
 
 def _open(ctx: Context, payload: Item, *, archived_ok: bool = False) -> ManagedObject:
     uid = ctx.request_uid(payload)
-    assert uid is not None
     return ctx.open(uid, archived_ok=archived_ok)
 
 

@@ -81,7 +81,7 @@ def request_attributes(ctx: Context, payload: Item, carrier_1x: int, carrier_2x:
         out.extend(template_attributes(ctx, ref))
     explicit = [ctx.attr_in(i) for i in children(carrier, Tag.ATTRIBUTE)]
     # explicit single-instance attributes override the template's (SPEC-1.4 §2.1.8)
-    overridden = {a.name for a in explicit if (rule_for(a.name) and not rule_for(a.name).multi)}  # type: ignore[union-attr]
+    overridden = {a.name for a in explicit if (rule := rule_for(a.name)) is not None and not rule.multi}
     return [a for a in out if a.name not in overridden] + explicit
 
 
@@ -474,16 +474,16 @@ def certificate_attributes(attrs: AttrSet, obj: Item) -> None:
     signature = _SIGNATURE_OIDS.get(cert.signature_algorithm_oid.dotted_string)
     if signature is not None:
         attrs.set("Digital Signature Algorithm", enum(Tag.DIGITAL_SIGNATURE_ALGORITHM, signature))
-    algorithm = None
+    sized: tuple[int, int] | None = None
     if isinstance(key, rsa.RSAPublicKey):
-        algorithm = CryptographicAlgorithm.RSA
+        sized = (CryptographicAlgorithm.RSA, key.key_size)
     elif isinstance(key, dsa.DSAPublicKey):
-        algorithm = CryptographicAlgorithm.DSA
+        sized = (CryptographicAlgorithm.DSA, key.key_size)
     elif isinstance(key, ec.EllipticCurvePublicKey):
-        algorithm = CryptographicAlgorithm.EC
-    if algorithm is not None:
-        attrs.set("Cryptographic Algorithm", enum(Tag.CRYPTOGRAPHIC_ALGORITHM, algorithm))
-        attrs.set("Cryptographic Length", integer(Tag.CRYPTOGRAPHIC_LENGTH, key.key_size))  # type: ignore[union-attr]
+        sized = (CryptographicAlgorithm.EC, key.key_size)
+    if sized is not None:
+        attrs.set("Cryptographic Algorithm", enum(Tag.CRYPTOGRAPHIC_ALGORITHM, sized[0]))
+        attrs.set("Cryptographic Length", integer(Tag.CRYPTOGRAPHIC_LENGTH, sized[1]))
     pairs = (
         ("CN", NameOID.COMMON_NAME),
         ("O", NameOID.ORGANIZATION_NAME),

@@ -57,7 +57,6 @@ def _link(kind: int, uid: str) -> Item:
 
 def rekey(ctx: Context, payload: Item) -> list[Item]:
     uid = ctx.request_uid(payload)
-    assert uid is not None
     old = ctx.open(uid)
     if old.object_type != ObjectType.SYMMETRIC_KEY:
         raise fail(R.PERMISSION_DENIED if not ctx.v2 else R.INVALID_OBJECT_TYPE, "object cannot be re-keyed")
