@@ -243,8 +243,8 @@ async def _run(args: argparse.Namespace, config: Any, out: TextIO) -> int:
                 for rank, k in enumerate(ks)
             ]
             _emit(out, args.json, rows)
-            if drives and len(keys) < len(drives):
-                return EXIT_NOT_FOUND
+            if not keys or (drives and len(keys) < len(drives)):
+                return EXIT_NOT_FOUND  # no key for the array, or for one of the drives asked
         elif cmd == "register-secret":
             from agent.sed import Drive, SedKeys
 
@@ -340,8 +340,8 @@ async def _tape_key(kmip: Any, args: argparse.Namespace, config: Any, out: TextI
     record: dict[str, Any] = {"uid": key.uid, "key": key.key}
     if not args.json:
         record["application_data"] = key.application_data
-    if args.new:
-        record["u_kad"], record["a_kad"] = key.u_kad, key.a_kad
+    if args.new:  # what the drive writes; uppercase hex as in Application Data (TLP §1.1)
+        record["u_kad"], record["a_kad"] = key.u_kad.hex().upper(), key.a_kad.hex().upper()
     _emit(out, args.json, record)
 
 

@@ -344,3 +344,27 @@ def test_blocking_facade_from_many_threads(pki: Pki, kmip_server: ServerThread) 
     kmip.close()  # idempotent
     with pytest.raises(RuntimeError):
         kmip.query()
+
+
+def test_command_line_sed_and_kad_output(pki: Pki, kmip_server: ServerThread) -> None:
+    cert, key = pki.paths["client-a"]
+    base = [
+        "--server",
+        f"127.0.0.1:{kmip_server.port}",
+        "--ca",
+        str(pki.ca),
+        "--cert",
+        str(cert),
+        "--key",
+        str(key),
+    ]
+    code, out, _ = run_cli(*base, "--json", "sed-unlock-keys", "--group", "no-such-array")
+    assert code == 3 and json.loads(out) == []
+    code, out, _ = run_cli(*base, "--json", "tape-key", "--generation", "lto4", "--new")
+    assert code == 0
+    made = json.loads(out)
+    assert made["a_kad"] == made["a_kad"].upper() and len(bytes.fromhex(made["u_kad"] + made["a_kad"])) == 32
+    code, out, _ = run_cli(
+        *base, "--json", "tape-key", "--kad", made["u_kad"], "--a-kad", made["a_kad"], "--generation", "lto4"
+    )
+    assert code == 0 and json.loads(out)["uid"] == made["uid"]
