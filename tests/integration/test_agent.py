@@ -37,7 +37,7 @@ from agent.spec import (
 from agent.tape import AmbiguousKey, Cartridge, TapeKeys, new_identifier
 from tests.integration.conftest import Pki, ServerThread
 
-VERSIONS = ["1.0", "1.1", "1.2", "1.4", "2.0", "2.1", None]
+VERSIONS = ["1.0", "1.1", "1.2", "1.3", "1.4", "2.0", "2.1", None]
 AES = [
     Attribute("Cryptographic Algorithm", CryptographicAlgorithm.AES),
     Attribute("Cryptographic Length", 256),

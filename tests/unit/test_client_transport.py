@@ -378,13 +378,11 @@ async def test_failover_skips_dead_and_silent_servers_and_sets_them_aside(pki: P
             assert kmip.round_trips == 5  # the set-aside servers were not tried again
 
 
-async def test_all_servers_down_gives_server_unreachable_within_deadline(pki: Pki) -> None:
-    loop = asyncio.get_running_loop()
+async def test_all_servers_down_gives_server_unreachable(pki: Pki) -> None:
     async with client(pki, [closed_port(), closed_port()], deadline=2.0) as kmip:
-        start = loop.time()
-        with pytest.raises(ServerUnreachable):
+        with pytest.raises(ServerUnreachable) as err:
             await kmip.batch(GetRequest(unique_identifier="u"))
-        assert loop.time() - start < 2.0 + 0.5
+        assert not err.value.maybe_executed  # never connected: safe to retry later, even a Create
 
 
 async def test_create_is_not_resent_after_it_may_have_run(pki: Pki) -> None:
