@@ -222,10 +222,12 @@ class SedKeys:
         """Get Attributes + Get for each uid, ``max_batch // 2`` keys per request message."""
         from agent.client import key_material
         from agent.model import GetAttributesRequest, GetRequest
+        from agent.spec import BatchErrorContinuationOption
 
         names = (self.identity_name, "Initial Date", "Link")
         per_message = self.max_batch // 2
         keys: list[SedKey] = []
+        failures: list[BatchResult] = []
         for start in range(0, len(uids), per_message):
             chunk = uids[start : start + per_message]
             payloads: list[Any] = []
@@ -236,14 +238,17 @@ class SedKeys:
                 ]
             # independent items with explicit identifiers: order not needed, keep going past
             # a failed item (SPEC-1.4 §6.13 Continue) so one bad key does not hide the others
-            from agent.spec import BatchErrorContinuationOption
-
             results = await self.client.batch_results(
                 *payloads, order=False, continuation=BatchErrorContinuationOption.CONTINUE, end=end
             )
             for i, uid in enumerate(chunk):
                 attrs_result, get_result = results[2 * i], results[2 * i + 1]
-                keys.append(self._sed_key(uid, attrs_result, get_result, key_material))
+                if attrs_result.ok and get_result.ok:
+                    keys.append(self._sed_key(uid, attrs_result, get_result, key_material))
+                else:  # e.g. destroyed since the Locate: not a usable key, the others still are
+                    failures.append(get_result if attrs_result.ok else attrs_result)
+        if failures and not keys:
+            failures[0].value()  # nothing usable at all: raise the server's typed error
         return keys
 
     def _sed_key(

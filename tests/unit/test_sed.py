@@ -232,3 +232,23 @@ async def test_rotation_survives_a_power_cut_at_every_step(cut_at: int | None) -
         assert candidates[0] == b"\x02" * 32
     if cut_at is None:
         assert candidates == [b"\x02" * 32]
+
+
+async def test_boot_skips_a_key_that_vanished_after_the_locate() -> None:
+    kmip = FakeKmip()
+    sed = SedKeys(kmip, "array")  # type: ignore[arg-type]
+    await sed.register(Drive(serial="S1"), b"\x01" * 32)
+    await sed.register(Drive(serial="S2"), b"\x02" * 32)
+    real = kmip.batch_results
+
+    async def racing(*payloads: Any, **kw: Any) -> tuple[BatchResult, ...]:
+        if any(isinstance(p, GetRequest) for p in payloads):
+            kmip.objects.pop("k1", None)  # destroyed between the Locate and the Get
+        return await real(*payloads, **kw)
+
+    kmip.batch_results = racing  # type: ignore[method-assign]
+    keys = await sed.unlock_keys()
+    assert list(keys) == ["S2"]
+    kmip.objects.clear()
+    kmip.batch_results = real  # type: ignore[method-assign]
+    assert await sed.unlock_keys() == {}
