@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-try:
-    import agent  # noqa: F401
-except ImportError:  # run from a checkout without installing the package
-    sys.path.insert(0, str(REPO))
+# The checkout's packages first: sys.path[0] is benchmarks/, whose scripts (agent.py, ...) must
+# not shadow them.
+sys.path.insert(0, str(REPO))
 
 from agent.spec import ItemType  # noqa: E402
 from agent.ttlv import DecodeError, Item, decode, decode_declared, encode  # noqa: E402
