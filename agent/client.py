@@ -276,6 +276,7 @@ class _Connection:
         self.last_used = now
         self.uses = 0
         self.sent = False
+        self.clean = True
 
     def stale(self, now: float, idle_timeout: float) -> bool:
         return self.reader.at_eof() or self.writer.is_closing() or now - self.last_used > idle_timeout
@@ -298,6 +299,9 @@ class _Connection:
             if messages:
                 if len(messages) > 1:
                     raise ResponseMismatch("more than one response message for one request")
+                # bytes after the response belong to no request: the stream cannot be
+                # trusted any more, so the connection is not reused (KMIP 2.1 §10.1 Codec Error)
+                self.clean = framer.buffered == 0
                 return messages[0]
 
     def abort(self) -> None:
@@ -573,7 +577,7 @@ class Client:
                         f"{where} sent an invalid response ({exc})", server=where, maybe_executed=conn.sent
                     ) from exc
                 finally:
-                    if ok and not conn.writer.is_closing():
+                    if ok and conn.clean and not conn.writer.is_closing():
                         conn.last_used = asyncio.get_running_loop().time()
                         server.idle.append(conn)
                     else:

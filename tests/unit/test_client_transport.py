@@ -462,3 +462,22 @@ async def test_many_concurrent_requests_share_connections(pki: Pki) -> None:
         await asyncio.gather(*(one() for _ in range(30)))
         assert kmip.round_trips == 30
     assert connections <= 3  # one connection per concurrent request, bounded, reused
+
+
+async def test_trailing_bytes_after_a_response_retire_the_connection(pki: Pki) -> None:
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while True:
+            request = await read_request(reader)
+            data = response(request, ResultStatus.OPERATION_FAILED, ResultReason.ITEM_NOT_FOUND)
+            writer.write(data + data[:5])  # a whole response, then the start of something else
+            await writer.drain()
+
+    async with fake_server(pki, handler) as addr, client(pki, [addr]) as kmip:
+        for _ in range(2):
+            with pytest.raises(errors.ItemNotFound):
+                await kmip.batch(GetRequest(unique_identifier="u"))
+    assert connections == 2  # the stream could not be trusted after the first answer
