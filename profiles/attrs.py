@@ -354,8 +354,12 @@ def name_from_reference(item: Item) -> str:
     if item.type == ItemType.STRUCTURE:
         vendor = _child(item, Tag.VENDOR_IDENTIFICATION)
         name = _child(item, Tag.ATTRIBUTE_NAME)
-        if vendor is None or name is None:
+        if name is None:
             raise AttrError("unknown", "?")
+        if vendor is None or vendor.value == "":
+            # a standard attribute named in the structure form (PyKMIP 2.0 sends
+            # {Vendor Identification "", Attribute Name "Name"})
+            return canonical_name(str(name.value))
         return f"{vendor.value}-{name.value}"
     if item.type in (ItemType.ENUMERATION, ItemType.INTEGER):
         rule = _BY_TAG.get(int(item.value))

@@ -721,3 +721,14 @@ def test_concurrent_creates_of_one_name_give_one_object() -> None:
     for th in threads:
         th.join()
     assert sorted(outcomes, key=lambda r: r or 0) == [None] + [RR.NON_UNIQUE_NAME_ATTRIBUTE] * 5
+
+
+def test_attribute_reference_structure_with_empty_vendor_names_a_standard_attribute() -> None:
+    engine = make_engine()
+    key = send(engine, request(V2_0, create_aes(V2_0, "ref"))).items[0].uid
+    ref = s(T.ATTRIBUTE_REFERENCE, t(T.VENDOR_IDENTIFICATION, ""), t(T.ATTRIBUTE_NAME, "Name"))
+    assert send(engine, request(V2_0, item(OP.DELETE_ATTRIBUTE, uid(key), ref))).items[0].ok
+    lst = send(engine, request(V2_0, item(OP.GET_ATTRIBUTE_LIST, uid(key))))
+    assert T.NAME not in {
+        int(r.value) for r in lst.items[0].all(T.ATTRIBUTE_REFERENCE) if r.type == ItemType.ENUMERATION
+    }
