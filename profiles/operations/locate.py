@@ -91,6 +91,8 @@ def locate(ctx: Context, payload: Item) -> list[Item]:
         wanted_states = {int(v.value) for v in grouped.pop("State")}
         if len(wanted_states) > 1:
             return _answer(ctx, [], None, payload)
+    if wanted_states is not None and wanted_states & set(_DESTROYED):
+        allowed |= wanted_states & set(_DESTROYED)  # asking for destroyed objects by State finds them
     stored_states = set(allowed)
     if wanted_states is not None:
         stored_states &= set().union(*(_STORED_FOR.get(State(s), {s}) for s in wanted_states))

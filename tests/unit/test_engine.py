@@ -732,3 +732,12 @@ def test_attribute_reference_structure_with_empty_vendor_names_a_standard_attrib
     assert T.NAME not in {
         int(r.value) for r in lst.items[0].all(T.ATTRIBUTE_REFERENCE) if r.type == ItemType.ENUMERATION
     }
+
+
+def test_locate_destroyed_by_state() -> None:
+    engine = make_engine()
+    key = send(engine, request(V1_4, create_aes(V1_4, "gone"))).items[0].uid
+    assert send(engine, request(V1_4, item(OP.DESTROY, uid(key)))).items[0].ok
+    by_state = item(OP.LOCATE, attr(V1_4, "State", e(T.STATE, 5)))
+    assert send(engine, request(V1_4, by_state)).items[0].uid == key
+    assert send(engine, request(V1_4, item(OP.LOCATE))).items[0].all(T.UNIQUE_IDENTIFIER) == []
