@@ -94,9 +94,13 @@ _CTX: dict[tuple[int, int], Ctx] = {}
 
 
 def context(version: tuple[int, int]) -> Ctx:
+    """The conversion context of a protocol version (cached for the versions we know: a peer
+    choosing the version numbers must not grow a cache)."""
     ctx = _CTX.get(version)
     if ctx is None:
-        ctx = _CTX[version] = Ctx(Version(version[0], version[1]))
+        ctx = Ctx(Version(version[0], version[1]))
+        if ctx.strict:
+            _CTX[version] = ctx
     return ctx
 
 
@@ -714,15 +718,24 @@ _BY_NAME: dict[str, _AttrCodec] = {}
 _BY_TAG: dict[int, _AttrCodec] = {}
 
 
+_CUSTOM = _AttrCodec("", None)  # every custom/unknown attribute: one generic codec
+
+
 def _attr_by_name(name: str) -> _AttrCodec:
+    """The codec of an attribute name. Only registry names are cached: custom names come from
+    peers and must not grow a cache."""
     codec = _BY_NAME.get(name)
+    if codec is not None:
+        return codec
+    if name.startswith(("x-", "y-")):
+        return _CUSTOM
+    td = tag_by_name(name)
+    if td is None or (td.name != name and name not in td.aliases):
+        return _CUSTOM  # names must match exactly; tolerance is for the registry's own lookups
+    codec = _BY_TAG.get(td.code)
     if codec is None:
-        td = tag_by_name(name) if not name.startswith(("x-", "y-")) else None
-        if td is not None and td.name != name and name not in td.aliases:
-            td = None  # names must match exactly; tolerance is for the registry's own lookups
-        codec = _BY_NAME[name] = _AttrCodec(name, td.code if td is not None else None)
-        if td is not None:
-            _BY_TAG.setdefault(td.code, codec)
+        codec = _BY_TAG[td.code] = _AttrCodec(td.name, td.code)
+    _BY_NAME[name] = codec
     return codec
 
 
@@ -733,10 +746,8 @@ def _attr_by_tag(tag: int, ctx: Ctx) -> _AttrCodec:
         if td is None:
             if ctx.strict:
                 raise InvalidField(f"unknown attribute tag 0x{tag:06X}")
-            codec = _AttrCodec(f"0x{tag:06X}", None)
-        else:
-            codec = _attr_by_name(td.name)
-            _BY_TAG[tag] = codec
+            return _AttrCodec(f"0x{tag:06X}", None)  # a newer minor's attribute, kept generic
+        codec = _attr_by_name(td.name)
     return codec
 
 

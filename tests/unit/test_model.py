@@ -550,3 +550,14 @@ def test_fields_exist_from_their_version_on() -> None:
     )
     assert tags(model.to_item(batch_item, V1_4)) == [Tag.OPERATION, Tag.REQUEST_PAYLOAD]
     assert tags(model.to_item(batch_item, V2_0)) == [Tag.OPERATION, Tag.EPHEMERAL, Tag.REQUEST_PAYLOAD]
+
+
+def test_peer_chosen_names_and_versions_grow_no_cache() -> None:
+    from agent.model import convert
+
+    before = (len(convert._BY_NAME), len(convert._CTX))
+    for i in range(200):
+        attr = Attribute(f"x-name{i}", i)
+        assert model.from_item(model.to_item(attr, V1_4), Attribute, V1_4) == attr
+        model.from_item(struct(Tag.REQUEST_PAYLOAD), model.GetRequest, (7, i))
+    assert (len(convert._BY_NAME), len(convert._CTX)) == before
