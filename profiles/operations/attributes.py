@@ -258,20 +258,24 @@ def delete_attribute(ctx: Context, payload: Item) -> list[Item]:
 
 
 def set_attribute(ctx: Context, payload: Item) -> list[Item]:
-    """SPEC-2.1 §6.1.46: set (add or replace) a single-valued attribute."""
+    """SPEC-2.1 §6.1.46: set (add or replace) an attribute that has at most one instance."""
     mo = _open(ctx, payload)
     attr = _new_attribute(ctx, payload)
     rule = rule_for(attr.name)
     if rule is None:
         raise fail(R.INVALID_ATTRIBUTE, "unknown attribute")
-    if rule.multi:
-        raise fail(R.MULTI_VALUED_ATTRIBUTE, "attribute is multi-valued")
+    if len(mo.attrs.all(attr.name)) > 1:
+        # SPEC-2.1 §6.1.46 / TC-SETATTR-3-20: only an attribute with at most one instance can be
+        # set; a multi-instance attribute (vendor attributes too) with one instance is replaced
+        raise fail(R.MULTI_VALUED_ATTRIBUTE, "attribute has several values")
     exists = mo.attrs.has(attr.name)
     if not (rule.client_modify if exists else rule.client_init):
         raise fail(R.ATTRIBUTE_READ_ONLY, "attribute is read-only")
     _check_state(mo, attr.name)
     if not exists:
         _check_limits(ctx, mo)
+    if attr.name == "Name":
+        check_name_unique(ctx, attr.value, exclude=mo.uid, v1_reason=R.ILLEGAL_OPERATION)
     mo.attrs.set(attr.name, attr.value)
     ctx.save(mo)
     return [uid_item(mo.uid)]
