@@ -342,6 +342,11 @@ def server_attributes(
         fmt = one(block, Tag.KEY_FORMAT_TYPE)
         if fmt is not None:
             attrs.set("Key Format Type", enum(Tag.KEY_FORMAT_TYPE, int(fmt.value)))
+        if not generated:
+            # SPEC-1.4 §3.41: set by the server on Register; False for a metadata-only object
+            # whose Key Block carries no Key Value (TC-MDO-1-14)
+            present = one(block, Tag.KEY_VALUE) is not None
+            attrs.set("Key Value Present", boolean(Tag.KEY_VALUE_PRESENT, present))
     if object_type == OT.CERTIFICATE and obj is not None:
         certificate_attributes(attrs, obj)
     if obj is not None and object_type != OT.TEMPLATE:
