@@ -372,6 +372,10 @@ class Engine:
                 out = handler(ctx, payload)
             return _Result(op_value, batch_id, ResultStatus.SUCCESS, payload=out, uids=tuple(ctx.touched))
         except KmipError as exc:
+            if op_value in _PLACEHOLDER_SETTERS:
+                # an operation that would have set the ID Placeholder failed: later items must not
+                # act on an object from before it (they fail instead)
+                ctx.placeholder = None
             reason = reason_for_version(exc.reason, ctx.version)
             return _Result(
                 op_value,
@@ -433,6 +437,15 @@ class Engine:
         )
         return struct(Tag.RESPONSE_MESSAGE, (self._header(version, self._now(), 1), item))
 
+
+# SPEC-1.4 §4 / SPEC-2.1 §6.1: the operations whose result is copied into the ID Placeholder
+_PLACEHOLDER_SETTERS = {
+    Operation.CREATE,
+    Operation.REGISTER,
+    Operation.RE_KEY,
+    Operation.LOCATE,
+    Operation.RECOVER,
+}
 
 _NAME_WRITERS = {
     Operation.CREATE,

@@ -741,3 +741,21 @@ def test_locate_destroyed_by_state() -> None:
     by_state = item(OP.LOCATE, attr(V1_4, "State", e(T.STATE, 5)))
     assert send(engine, request(V1_4, by_state)).items[0].uid == key
     assert send(engine, request(V1_4, item(OP.LOCATE))).items[0].all(T.UNIQUE_IDENTIFIER) == []
+
+
+def test_failed_create_empties_the_placeholder() -> None:
+    engine = make_engine()
+    first = send(engine, request(V1_4, create_aes(V1_4, "p1")))
+    assert first.items[0].ok
+    resp = send(
+        engine,
+        request(
+            V1_4,
+            create_aes(V1_4, "p2"),
+            create_aes(V1_4, "p1"),  # duplicate Name: fails
+            item(OP.GET),
+            header=[e(T.BATCH_ERROR_CONTINUATION_OPTION, 1)],
+        ),
+    )
+    assert [r.ok for r in resp.items] == [True, False, False]
+    assert resp.items[2].reason == RR.ITEM_NOT_FOUND  # not the key of item 1
