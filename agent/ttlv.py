@@ -31,6 +31,7 @@ from agent.errors import InvalidMessage
 from agent.spec import ItemType, ResultReason
 
 __all__ = [
+    "DEPTH_CEILING",
     "MAX_DEPTH",
     "MAX_SIZE",
     "DecodeError",
@@ -46,6 +47,10 @@ MAX_DEPTH: Final = 32
 
 MAX_SIZE: Final = 16 * 1024 * 1024
 """Largest encoded item (bytes) accepted by default by ``decode``."""
+
+DEPTH_CEILING: Final = 48
+"""Largest ``max_depth`` a caller may ask for: construct's interpreter recurses about a dozen
+Python frames per level, and the declared codec must stay well inside the recursion limit."""
 
 # KMIP 1.4 section 9.1.1.1: the first tag byte is 0x42 (OASIS tags) or 0x54 (extensions).
 _TAG_PREFIXES: Final = (0x42, 0x54)
@@ -73,6 +78,18 @@ class DecodeError(InvalidMessage):
 
     def __init__(self, message: str = "malformed TTLV", reason: ResultReason | None = None) -> None:
         super().__init__(message, reason)
+
+
+def _as_bytes(data: bytes | bytearray | memoryview) -> bytes:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        # checked first: bytes(n) of an int n would allocate n zero bytes
+        raise TypeError(f"TTLV input is bytes, not {type(data).__name__}")
+    return bytes(data)
+
+
+def _check_depth_bound(max_depth: int) -> None:
+    if not 1 <= max_depth <= DEPTH_CEILING:
+        raise ValueError(f"max_depth must be between 1 and {DEPTH_CEILING}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,28 +186,13 @@ def _from_container(parsed: Any) -> Item:
 
 def decode_declared(data: bytes, *, max_size: int = MAX_SIZE, max_depth: int = MAX_DEPTH) -> Item:
     """Decode with construct's interpreter over the declared grammar (the reference codec)."""
-    if max_depth < 1:
-        raise ValueError("max_depth must be at least 1")
+    _check_depth_bound(max_depth)
     if len(data) > max_size:
         raise DecodeError("TTLV item larger than the size bound")
     try:
-        return _from_container(_MESSAGE.parse(bytes(data), max_depth=max_depth))
+        return _from_container(_MESSAGE.parse(_as_bytes(data), max_depth=max_depth))
     except (cs.ConstructError, UnicodeDecodeError) as exc:
         raise DecodeError("malformed TTLV") from exc
-
-
-# Python value types accepted by ``encode``/``encode_declared`` for each item type.
-_INT_TYPES: Final = frozenset(
-    {
-        ItemType.INTEGER,
-        ItemType.LONG_INTEGER,
-        ItemType.BIG_INTEGER,
-        ItemType.ENUMERATION,
-        ItemType.DATE_TIME,
-        ItemType.INTERVAL,
-        ItemType.DATE_TIME_EXTENDED,
-    }
-)
 
 
 def _to_container(item: Item, depth: int, max_depth: int) -> dict[str, Any]:
@@ -223,8 +225,7 @@ def _to_container(item: Item, depth: int, max_depth: int) -> dict[str, Any]:
 
 def encode_declared(item: Item, *, max_depth: int = MAX_DEPTH) -> bytes:
     """Encode with construct's interpreter over the declared grammar (the reference codec)."""
-    if max_depth < 1:
-        raise ValueError("max_depth must be at least 1")
+    _check_depth_bound(max_depth)
     container = _to_container(item, 1, max_depth)
     try:
         data: bytes = _MESSAGE.build(container, max_depth=max_depth)
@@ -238,6 +239,11 @@ def encode_declared(item: Item, *, max_depth: int = MAX_DEPTH) -> bytes:
 # ---------------------------------------------------------------------------------------------
 
 _FixedUnpack = Callable[[bytes, int], tuple[Any, ...]]
+
+# The 8-byte header read in one call: Tag (3 bytes) and Type (1 byte) as one big-endian word
+# (tag = word >> 8, type = word & 0xFF), then the Length.
+_HEADER: Final = struct.Struct(">II")
+assert _HEADER.size == _HEADER_SIZE
 
 
 class _FastTables(NamedTuple):
@@ -258,7 +264,7 @@ def _derive_fast_tables() -> _FastTables:
     bool_decoding: dict[int, bool] = {}
     bool_encoding: dict[bool, int] = {}
     text_encoding = ""
-    header = "".join(f.fmtstr[1:] for f in (cs.Int32ub, cs.Int32ub))  # Tag+Type as one word, Length
+    header = _HEADER.format[1:]
     for code, construct in _VALUES.items():
         field = construct
         if isinstance(construct, cs.Mapping):
@@ -281,7 +287,6 @@ def _derive_fast_tables() -> _FastTables:
 
 
 _FAST: Final = _derive_fast_tables()
-_HEADER: Final = struct.Struct(">II")
 _ZERO_PADDING: Final = tuple(bytes(n) for n in range(_ALIGN))
 _PADDING_FOR_LENGTH: Final = tuple(-n % _ALIGN for n in range(_ALIGN))
 
@@ -294,10 +299,9 @@ def decode(data: bytes, *, max_size: int = MAX_SIZE, max_depth: int = MAX_DEPTH)
     multiple of 8, UTF-8 text, Structures exactly filled by their children, nesting at most
     ``max_depth`` and size at most ``max_size``.
     """
-    if max_depth < 1:
-        raise ValueError("max_depth must be at least 1")
+    _check_depth_bound(max_depth)
     if type(data) is not bytes:
-        data = bytes(data)
+        data = _as_bytes(data)
     if len(data) > max_size:
         raise DecodeError("TTLV item larger than the size bound")
     return _walk(data, max_depth - 1)
@@ -407,8 +411,7 @@ def encode(item: Item, *, max_depth: int = MAX_DEPTH) -> bytes:
     out of range for its item type, an invalid tag or item type, or nesting deeper than
     ``max_depth``.
     """
-    if max_depth < 1:
-        raise ValueError("max_depth must be at least 1")
+    _check_depth_bound(max_depth)
     parts: list[bytes] = []
     try:
         _encode_into((item,), parts, max_depth)

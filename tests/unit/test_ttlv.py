@@ -13,6 +13,7 @@ import pytest
 from agent.errors import KmipError
 from agent.spec import ItemType, ResultReason
 from agent.ttlv import (
+    DEPTH_CEILING,
     MAX_DEPTH,
     MAX_SIZE,
     DecodeError,
@@ -209,6 +210,13 @@ def test_digest_attribute_example_is_152_bytes() -> None:
 def test_decode_accepts_bytes_like(decoder: Decoder) -> None:
     wire = h(SPEC_EXAMPLES[0][2])
     assert decoder(bytearray(wire)) == decoder(memoryview(wire)) == SPEC_EXAMPLES[0][1]
+
+
+@pytest.mark.parametrize("decoder", DECODERS)
+def test_decode_of_a_non_bytes_object_is_misuse(decoder: Decoder) -> None:
+    for bad in (10**9, "42002002", None):
+        with pytest.raises(TypeError):
+            decoder(bad)
 
 
 def test_decode_error_is_invalid_message() -> None:
@@ -416,7 +424,18 @@ def test_encoder_accepts_int_codes_and_int_enums(encoder: Encoder) -> None:
 
 
 @pytest.mark.parametrize("codec", [decode, decode_declared, encode, encode_declared])
-def test_depth_bound_below_one_is_misuse(codec: Callable[..., object]) -> None:
+def test_depth_bound_outside_its_range_is_misuse(codec: Callable[..., object]) -> None:
     argument = h(SPEC_EXAMPLES[0][2]) if codec in (decode, decode_declared) else SPEC_EXAMPLES[0][1]
-    with pytest.raises(ValueError):
-        codec(argument, max_depth=0)
+    assert codec(argument, max_depth=1) is not None
+    assert codec(argument, max_depth=DEPTH_CEILING) is not None
+    for bad in (0, -1, DEPTH_CEILING + 1):
+        with pytest.raises(ValueError):
+            codec(argument, max_depth=bad)
+
+
+@pytest.mark.parametrize("decoder", DECODERS)
+def test_deepest_allowed_bound_decodes(decoder: Decoder) -> None:
+    wire = nested_wire(DEPTH_CEILING - 1)
+    assert decoder(wire, max_depth=DEPTH_CEILING) == nested(DEPTH_CEILING - 1)
+    with pytest.raises(DecodeError):
+        decoder(nested_wire(DEPTH_CEILING), max_depth=DEPTH_CEILING)
