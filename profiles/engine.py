@@ -324,11 +324,15 @@ class Engine:
     # ---------------------------------------------------------------- batch level
     def _run(self, ctx: Context, items: Sequence[Item], *, stop: bool) -> list[_Result]:
         results: list[_Result] = []
-        for bi in items:
-            r = self._run_item(ctx, bi)
-            results.append(r)
-            if stop and r.status == ResultStatus.OPERATION_FAILED:
-                break  # SPEC-1.4 §6.13 Stop: later items are neither processed nor returned
+        # One store transaction for the message (one durable commit per request); each item runs
+        # in a nested scope of its own, so a failed item leaves no partial change behind while
+        # the items before it are kept (Stop / Continue, SPEC-1.4 §6.13).
+        with self.store.transaction():
+            for bi in items:
+                r = self._run_item(ctx, bi)
+                results.append(r)
+                if stop and r.status == ResultStatus.OPERATION_FAILED:
+                    break  # SPEC-1.4 §6.13 Stop: later items are neither processed nor returned
         return results
 
     def _run_undo(self, ctx: Context, items: Sequence[Item]) -> list[_Result]:
