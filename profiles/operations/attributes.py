@@ -296,10 +296,10 @@ def adjust_attribute(ctx: Context, payload: Item) -> list[Item]:
     rule = rule_for(name)
     if rule is None:
         raise fail(R.INVALID_ATTRIBUTE, "unknown attribute")
-    if rule.multi:
-        raise fail(R.MULTI_VALUED_ATTRIBUTE, "attribute is multi-valued")
     if not rule.client_modify:
         raise fail(R.ATTRIBUTE_READ_ONLY, "attribute is read-only")
+    if len(mo.attrs.all(name)) > 1:
+        raise fail(R.MULTI_VALUED_ATTRIBUTE, "attribute has several values")  # as Set Attribute
     current = mo.attrs.get(name)
     if current is None:
         raise fail(R.ATTRIBUTE_NOT_FOUND, "attribute does not exist")

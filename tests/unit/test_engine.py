@@ -759,3 +759,46 @@ def test_failed_create_empties_the_placeholder() -> None:
     )
     assert [r.ok for r in resp.items] == [True, False, False]
     assert resp.items[2].reason == RR.ITEM_NOT_FOUND  # not the key of item 1
+
+
+def test_adjust_attribute_2x() -> None:
+    engine = make_engine()
+    counter = s(
+        T.ATTRIBUTE, t(T.VENDOR_IDENTIFICATION, "x"), t(T.ATTRIBUTE_NAME, "uses"), i(T.ATTRIBUTE_VALUE, 5)
+    )
+    key = send(engine, request(V2_1, create_aes(V2_1, "adj", counter))).items[0].uid
+    ref = s(T.ATTRIBUTE_REFERENCE, t(T.VENDOR_IDENTIFICATION, "x"), t(T.ATTRIBUTE_NAME, "uses"))
+    inc = item(OP.ADJUST_ATTRIBUTE, uid(key), ref, e(T.ADJUSTMENT_TYPE, 1), i(T.ADJUSTMENT_VALUE, 3))
+    assert send(engine, request(V2_1, inc)).items[0].ok
+    got = send(engine, request(V2_1, item(OP.GET_ATTRIBUTES, uid(key), ref)))
+    carrier = got.items[0].get(T.ATTRIBUTES)
+    assert carrier is not None and carrier.value[0].value[-1].value == 8
+    neg = item(OP.ADJUST_ATTRIBUTE, uid(key), ref, e(T.ADJUSTMENT_TYPE, 3))
+    assert send(engine, request(V2_1, neg)).items[0].ok
+    state_ref = e(T.ATTRIBUTE_REFERENCE, T.STATE)
+    ro = item(OP.ADJUST_ATTRIBUTE, uid(key), state_ref, e(T.ADJUSTMENT_TYPE, 1))
+    assert send(engine, request(V2_1, ro)).items[0].reason == RR.ATTRIBUTE_READ_ONLY
+
+
+def test_query_server_information_and_namespaces() -> None:
+    engine = make_engine()
+    fns = [
+        e(T.QUERY_FUNCTION, f)
+        for f in (QueryFunction.QUERY_SERVER_INFORMATION, QueryFunction.QUERY_APPLICATION_NAMESPACES)
+    ]
+    resp = send(engine, request(V1_4, item(OP.QUERY, *fns)))
+    vendor = resp.items[0].get(T.VENDOR_IDENTIFICATION)
+    assert vendor is not None and vendor.value == "keyshelf"
+    assert resp.items[0].get(T.SERVER_INFORMATION) is not None
+    assert "LIBRARY-LTO" in {n.value for n in resp.items[0].all(T.APPLICATION_NAMESPACE)}
+    # a namespace without Application Data: generated for a supported namespace (SPEC-1.4 §3.36)
+    gen = s(T.APPLICATION_SPECIFIC_INFORMATION, t(T.APPLICATION_NAMESPACE, "LIBRARY-LTO"))
+    ok = send(
+        engine, request(V1_4, create_aes(V1_4, "gen", attr(V1_4, "Application Specific Information", gen)))
+    )
+    assert ok.items[0].ok
+    other = s(T.APPLICATION_SPECIFIC_INFORMATION, t(T.APPLICATION_NAMESPACE, "ACME"))
+    bad = send(
+        engine, request(V1_4, create_aes(V1_4, "gen2", attr(V1_4, "Application Specific Information", other)))
+    )
+    assert bad.items[0].reason == RR.APPLICATION_NAMESPACE_NOT_SUPPORTED
