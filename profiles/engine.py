@@ -10,7 +10,7 @@ What it implements (section numbers of SPEC-1.4 unless noted, 2.x in SPEC-2.1):
   answered in our newest minor of that major (§6.1 "backward compatibility with versions of the
   same major version"); an unknown major gets a header and one Batch Item without Operation,
   Operation Failed / Invalid Message (§11.1 Table 327); so does a message that cannot be parsed;
-* batches (§6.12-6.15, §11.43 of the digest): items run in order (valid whatever Batch Order
+* batches (§6.12-6.15, §11.43): items run in order (valid whatever Batch Order
   Option says); Batch Error Continuation Option Stop (default: the failed item is the last one
   returned), Continue, Undo (every processed item is rolled back and answered Operation Undone,
   SPEC-2.1 BL-M-2-21); ID Placeholder (§4); Unique Batch Item ID echoed;
