@@ -802,3 +802,17 @@ def test_query_server_information_and_namespaces() -> None:
         engine, request(V1_4, create_aes(V1_4, "gen2", attr(V1_4, "Application Specific Information", other)))
     )
     assert bad.items[0].reason == RR.APPLICATION_NAMESPACE_NOT_SUPPORTED
+
+
+def test_engine_takes_the_server_config() -> None:
+    from dataclasses import replace
+
+    from profiles.config import ServerConfig
+
+    cfg = replace(ServerConfig.defaults(), admins=frozenset({"root"}))
+    engine = Engine(cfg, open_store("memory:"), clock=Clock())
+    q = send(engine, request(V2_1, item(OP.QUERY, e(T.QUERY_FUNCTION, QueryFunction.QUERY_PROFILES))))
+    names = {int(p.value[0].value) for p in q.items[0].all(T.PROFILE_INFORMATION)}
+    assert {0x12B, 0x107, 0x109, 0x11D} <= names  # Baseline, Tape Library, SKLC, SA-SED servers
+    key = send(engine, request(V2_1, create_aes(V2_1, "cfg")), identity="someone").items[0].uid
+    assert send(engine, request(V2_1, item(OP.GET, uid(key))), identity="root").items[0].ok
