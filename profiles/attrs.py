@@ -298,6 +298,9 @@ def attr_from_v2(item: Item, version: Version) -> Attr:
     if not rule.in_version(version):
         raise AttrError("version", rule.name)
     _check_type(rule, item)
+    if item.type == ItemType.DATE_TIME_EXTENDED:
+        # stored as Date-Time so that 1.x clients can be shown it (Date Time Extended is 2.x only)
+        item = Item(item.tag, ItemType.DATE_TIME, int(item.value) // 1_000_000)
     return Attr(rule.name, item, 0)
 
 
@@ -309,7 +312,10 @@ def attr_to_v1(attr: Attr, *, with_index: bool = True) -> Item:
     children = [Item(Tag.ATTRIBUTE_NAME, ItemType.TEXT_STRING, attr.name)]
     if with_index and attr.index:
         children.append(Item(Tag.ATTRIBUTE_INDEX, ItemType.INTEGER, attr.index))
-    children.append(Item(Tag.ATTRIBUTE_VALUE, attr.value.type, attr.value.value))
+    value = attr.value
+    if value.type == ItemType.DATE_TIME_EXTENDED:  # never sent to a 1.x peer (digest §1.1)
+        value = Item(value.tag, ItemType.DATE_TIME, int(value.value) // 1_000_000)
+    children.append(Item(Tag.ATTRIBUTE_VALUE, value.type, value.value))
     return Item(Tag.ATTRIBUTE, ItemType.STRUCTURE, tuple(children))
 
 

@@ -816,3 +816,18 @@ def test_engine_takes_the_server_config() -> None:
     assert {0x12B, 0x107, 0x109, 0x11D} <= names  # Baseline, Tape Library, SKLC, SA-SED servers
     key = send(engine, request(V2_1, create_aes(V2_1, "cfg")), identity="someone").items[0].uid
     assert send(engine, request(V2_1, item(OP.GET, uid(key))), identity="root").items[0].ok
+
+
+def test_date_time_extended_is_never_shown_to_1x() -> None:
+    engine = make_engine()
+    when = Item(T.ACTIVATION_DATE, ItemType.DATE_TIME_EXTENDED, 1_900_000_000_123_456)
+    vendor = s(
+        T.ATTRIBUTE,
+        t(T.VENDOR_IDENTIFICATION, "x"),
+        t(T.ATTRIBUTE_NAME, "when"),
+        Item(T.ATTRIBUTE_VALUE, ItemType.DATE_TIME_EXTENDED, 1_900_000_000_000_001),
+    )
+    key = send(engine, request(V2_1, create_aes(V2_1, "dte", when, vendor))).items[0].uid
+    got = send(engine, request(V1_4, item(OP.GET_ATTRIBUTES, uid(key))))
+    types = {str(a.value[0].value): a.value[-1].type for a in got.items[0].all(T.ATTRIBUTE)}
+    assert types["Activation Date"] == ItemType.DATE_TIME and types["x-when"] == ItemType.DATE_TIME
