@@ -264,7 +264,8 @@ def attr_from_v1(item: Item, version: Version) -> Attr:
     index = int(index_item.value) if index_item is not None and index_item.type == ItemType.INTEGER else 0
     rule = RULES.get(name) or _BY_FOLDED.get(name.casefold())
     if rule is None:
-        if not is_custom(name):
+        if not name.startswith(("x-", "y-")) or len(name) < 3:
+            # 1.x Custom Attribute names start with "x-" (client) or "y-" (server), SPEC-1.4 §3.39
             raise AttrError("unknown", name)
         if value_item is None:
             value_item = Item(Tag.ATTRIBUTE_VALUE, ItemType.STRUCTURE, ())

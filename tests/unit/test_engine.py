@@ -831,3 +831,13 @@ def test_date_time_extended_is_never_shown_to_1x() -> None:
     got = send(engine, request(V1_4, item(OP.GET_ATTRIBUTES, uid(key))))
     types = {str(a.value[0].value): a.value[-1].type for a in got.items[0].all(T.ATTRIBUTE)}
     assert types["Activation Date"] == ItemType.DATE_TIME and types["x-when"] == ItemType.DATE_TIME
+
+
+def test_1x_custom_attribute_names_need_x_prefix() -> None:
+    engine = make_engine()
+    bad = s(T.ATTRIBUTE, t(T.ATTRIBUTE_NAME, "z-colour"), t(T.ATTRIBUTE_VALUE, "red"))
+    assert send(engine, request(V1_4, create_aes(V1_4, "zc", bad))).items[0].reason == RR.INVALID_FIELD
+    server_only = s(T.ATTRIBUTE, t(T.ATTRIBUTE_NAME, "y-colour"), t(T.ATTRIBUTE_VALUE, "red"))
+    assert (
+        send(engine, request(V1_4, create_aes(V1_4, "yc", server_only))).items[0].reason == RR.INVALID_FIELD
+    )
