@@ -283,6 +283,8 @@ class Plan:
         self.by_tag: dict[int, _Field] = {}
         self.steps: dict[int, tuple[int, Decoder, int]] = {}
         self.checks = False
+        #: the class does not exist in this version (a required field is not defined there)
+        self.undefined = False
         self.required: list[_Field] = []
         self.repeated: list[int] = []
         self.deferred: list[_Field] = []
@@ -308,6 +310,8 @@ class Plan:
                 companion = None
             fp = _compile_field(cls, f, hints[f.name], i, v2=v2, companion=companion)
             if fp is None or not _in_version(fp.tags, wire):
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                    self.undefined = True  # a required field this version lacks
                 continue
             for t in fp.tags:
                 if t in self.by_tag:
@@ -324,7 +328,7 @@ class Plan:
             self.encoders.append((f.name, fp.enc, mode, companion_name))
             step = (i, fp.dec, _DEFERRED if fp.deferred is not None else mode)
             self.steps.update(dict.fromkeys(fp.tags, step))
-        self.checks = bool(self.repeated or self.required or self.deferred)
+        self.checks = bool(self.repeated or self.required or self.deferred or self.undefined)
 
     def decode(self, item: Item, ctx: Ctx) -> Any:
         if item.type != STRUCTURE:
@@ -362,6 +366,8 @@ class Plan:
         return obj
 
     def _finish(self, vals: list[Any], item: Item, ctx: Ctx) -> None:
+        if self.undefined:
+            raise InvalidField(f"{_tag_name(item.tag)} is not defined in this protocol version")
         for i in self.repeated:
             if type(vals[i]) is list:
                 vals[i] = tuple(vals[i])
@@ -398,6 +404,8 @@ class Plan:
 
     def accepts(self, item: Item) -> bool:
         """Whether ``item``'s children fit this class (shape match for unions sharing a tag)."""
+        if self.undefined:
+            return False
         present = {child.tag for child in item.value}
         return present <= self.by_tag.keys() and all(
             any(t in present for t in fp.tags) for fp in self.required
@@ -650,7 +658,7 @@ def _payload_field(f: dataclasses.Field[Any], index: int, tag: int | None, requi
 
     def resolve(raw: Item, vals: list[Any], ctx: Ctx) -> tuple[Any, KmipError | None]:
         classes = PAYLOADS.get(vals[0])  # Operation is the first field of a batch item
-        if classes is None:
+        if classes is None or getattr(classes[not request], "RAW", False):
             return raw, None
         try:
             payload = _plan(classes[0] if request else classes[1], ctx).decode(raw, ctx)

@@ -662,7 +662,10 @@ class PollRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class PollResponse(ResponsePayload):
-    """Poll answers with the payload of the polled operation; kept as the Item."""
+    """No payload while Pending; else the polled operation's payload (spec 1.4 4.28), which a
+    batch item of Operation Poll cannot type: decoders keep it as the Item (``RAW``)."""
+
+    RAW: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, kw_only=True)

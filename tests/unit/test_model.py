@@ -561,3 +561,19 @@ def test_peer_chosen_names_and_versions_grow_no_cache() -> None:
         assert model.from_item(model.to_item(attr, V1_4), Attribute, V1_4) == attr
         model.from_item(struct(Tag.REQUEST_PAYLOAD), model.GetRequest, (7, i))
     assert (len(convert._BY_NAME), len(convert._CTX)) == before
+
+
+def test_a_poll_response_keeps_the_polled_payload_as_the_item() -> None:
+    payload = struct(Tag.RESPONSE_PAYLOAD, text(Tag.UNIQUE_IDENTIFIER, "u"))
+    header = model.ResponseHeader(
+        protocol_version=model.ProtocolVersion(1, 4), time_stamp=WHEN, batch_count=1
+    )
+    item = struct(
+        Tag.RESPONSE_MESSAGE,
+        model.to_item(header, V1_4),
+        struct(Tag.BATCH_ITEM, enum(Tag.OPERATION, Operation.POLL), enum(Tag.RESULT_STATUS, 0), payload),
+    )
+    msg = model.decode_response(ttlv.encode(item))
+    assert msg.batch_items[0].response_payload == payload
+    assert msg.batch_items[0].payload_error is None
+    assert model.to_item(msg, V1_4) == item
