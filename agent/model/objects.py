@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from agent.model._fields import BARE, attributes
@@ -28,7 +28,7 @@ from agent.spec import (
 @dataclass(frozen=True)
 class TransparentSymmetricKey:
     TAG: ClassVar[int] = Tag.KEY_MATERIAL
-    key: bytes
+    key: bytes = field(repr=False)  # never in logs
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class TransparentDSAPrivateKey:
     p: int
     q: int
     g: int
-    x: int
+    x: int = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,13 @@ class TransparentRSAPublicKey:
 class TransparentRSAPrivateKey:
     TAG: ClassVar[int] = Tag.KEY_MATERIAL
     modulus: int
-    private_exponent: int | None = None
+    private_exponent: int | None = field(default=None, repr=False)
     public_exponent: int | None = None
-    p: int | None = None
-    q: int | None = None
-    prime_exponent_p: int | None = None
-    prime_exponent_q: int | None = None
-    crt_coefficient: int | None = None
+    p: int | None = field(default=None, repr=False)
+    q: int | None = field(default=None, repr=False)
+    prime_exponent_p: int | None = field(default=None, repr=False)
+    prime_exponent_q: int | None = field(default=None, repr=False)
+    crt_coefficient: int | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,7 +76,7 @@ class TransparentDHPrivateKey:
     q: int | None = None
     g: int
     j: int | None = None
-    x: int
+    x: int = field(repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,7 +95,7 @@ class TransparentECPrivateKey:
 
     TAG: ClassVar[int] = Tag.KEY_MATERIAL
     recommended_curve: RecommendedCurve
-    d: int
+    d: int = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class KeyValue:
     """Key Value (spec 1.4 2.1.4): Key Material + attributes (1.x Attribute*, 2.x Attributes)."""
 
     TAG: ClassVar[int] = Tag.KEY_VALUE
-    key_material: bytes | TransparentKey
+    key_material: bytes | TransparentKey = field(repr=False)  # never in logs
     attributes: tuple[Attribute, ...] | None = attributes(BARE, Tag.ATTRIBUTES)
 
 
@@ -250,7 +250,7 @@ class SecretData:
 class OpaqueObject:
     TAG: ClassVar[int] = Tag.OPAQUE_OBJECT
     opaque_data_type: OpaqueDataType
-    opaque_data_value: bytes
+    opaque_data_value: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)

@@ -705,7 +705,7 @@ class PutResponse(ResponsePayload):
 class EncryptRequest(RequestPayload):
     unique_identifier: UID | None = None
     cryptographic_parameters: CryptographicParameters | None = None
-    data: bytes | None = None
+    data: bytes | None = field(default=None, repr=False)
     iv_counter_nonce: bytes | None = None
     correlation_value: bytes | None = None
     init_indicator: bool | None = None
@@ -716,7 +716,7 @@ class EncryptRequest(RequestPayload):
 @dataclass(frozen=True, kw_only=True)
 class EncryptResponse(ResponsePayload):
     unique_identifier: UID
-    data: bytes | None = None
+    data: bytes | None = field(default=None, repr=False)
     iv_counter_nonce: bytes | None = None
     correlation_value: bytes | None = None
     authenticated_encryption_tag: bytes | None = None
@@ -726,7 +726,7 @@ class EncryptResponse(ResponsePayload):
 class DecryptRequest(RequestPayload):
     unique_identifier: UID | None = None
     cryptographic_parameters: CryptographicParameters | None = None
-    data: bytes | None = None
+    data: bytes | None = field(default=None, repr=False)
     iv_counter_nonce: bytes | None = None
     correlation_value: bytes | None = None
     init_indicator: bool | None = None
@@ -738,7 +738,7 @@ class DecryptRequest(RequestPayload):
 @dataclass(frozen=True, kw_only=True)
 class DecryptResponse(ResponsePayload):
     unique_identifier: UID
-    data: bytes | None = None
+    data: bytes | None = field(default=None, repr=False)
     correlation_value: bytes | None = None
 
 
@@ -746,7 +746,7 @@ class DecryptResponse(ResponsePayload):
 class SignRequest(RequestPayload):
     unique_identifier: UID | None = None
     cryptographic_parameters: CryptographicParameters | None = None
-    data: bytes | None = None
+    data: bytes | None = field(default=None, repr=False)
     digested_data: bytes | None = None
     correlation_value: bytes | None = None
     init_indicator: bool | None = None
@@ -764,7 +764,7 @@ class SignResponse(ResponsePayload):
 class SignatureVerifyRequest(RequestPayload):
     unique_identifier: UID | None = None
     cryptographic_parameters: CryptographicParameters | None = None
-    data: bytes | None = None
+    data: bytes | None = field(default=None, repr=False)
     digested_data: bytes | None = None
     signature_data: bytes | None = None
     correlation_value: bytes | None = None
@@ -776,7 +776,7 @@ class SignatureVerifyRequest(RequestPayload):
 class SignatureVerifyResponse(ResponsePayload):
     unique_identifier: UID
     validity_indicator: int | None = None
-    data: bytes | None = None
+    data: bytes | None = field(default=None, repr=False)
     correlation_value: bytes | None = None
 
 
@@ -784,7 +784,7 @@ class SignatureVerifyResponse(ResponsePayload):
 class MACRequest(RequestPayload):
     unique_identifier: UID | None = None
     cryptographic_parameters: CryptographicParameters | None = None
-    data: bytes | None = None
+    data: bytes | None = field(default=None, repr=False)
     correlation_value: bytes | None = None
     init_indicator: bool | None = None
     final_indicator: bool | None = None
@@ -801,7 +801,7 @@ class MACResponse(ResponsePayload):
 class MACVerifyRequest(RequestPayload):
     unique_identifier: UID | None = None
     cryptographic_parameters: CryptographicParameters | None = None
-    data: bytes | None = None
+    data: bytes | None = field(default=None, repr=False)
     mac_data: bytes | None = None
     correlation_value: bytes | None = None
     init_indicator: bool | None = None
@@ -822,12 +822,12 @@ class RNGRetrieveRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class RNGRetrieveResponse(ResponsePayload):
-    data: bytes
+    data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
 class RNGSeedRequest(RequestPayload):
-    data: bytes
+    data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -838,7 +838,7 @@ class RNGSeedResponse(ResponsePayload):
 @dataclass(frozen=True, kw_only=True)
 class HashRequest(RequestPayload):
     cryptographic_parameters: CryptographicParameters | None = None
-    data: bytes | None = None
+    data: bytes | None = field(default=None, repr=False)
     correlation_value: bytes | None = None
     init_indicator: bool | None = None
     final_indicator: bool | None = None
@@ -846,7 +846,7 @@ class HashRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class HashResponse(ResponsePayload):
-    data: bytes | None = None
+    data: bytes | None = field(default=None, repr=False)
     correlation_value: bytes | None = None
 
 

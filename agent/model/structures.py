@@ -7,7 +7,7 @@ Vendor Extension): its content is not specified by KMIP.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
@@ -63,15 +63,15 @@ class Ticket:
 class UsernameAndPassword:
     TAG: ClassVar[int] = Tag.CREDENTIAL_VALUE
     username: str
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
 class OneTimePassword:
     TAG: ClassVar[int] = Tag.CREDENTIAL_VALUE
     username: str
-    password: str
-    one_time_password: str
+    password: str = field(repr=False)
+    one_time_password: str = field(repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,7 +80,7 @@ class HashedPassword:
     username: str
     time_stamp: datetime
     hashing_algorithm: HashingAlgorithm | None = None
-    hashed_password: bytes
+    hashed_password: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class TicketCredential:
 class DeviceCredential:
     TAG: ClassVar[int] = Tag.CREDENTIAL_VALUE
     device_serial_number: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     device_identifier: str | None = None
     network_identifier: str | None = None
     machine_identifier: str | None = None

@@ -577,3 +577,19 @@ def test_a_poll_response_keeps_the_polled_payload_as_the_item() -> None:
     assert msg.batch_items[0].response_payload == payload
     assert msg.batch_items[0].payload_error is None
     assert model.to_item(msg, V1_4) == item
+
+
+def test_secrets_stay_out_of_reprs() -> None:
+    key = model.SymmetricKey(_key_block(b"\x5a" * 32))
+    secret = model.UsernameAndPassword("user", "hunter2")
+    rsa = model.TransparentRSAPrivateKey(modulus=3233, private_exponent=2753, p=61, q=53)
+    decrypt = model.DecryptResponse(unique_identifier="u", data=b"plaintext!")
+    for obj, needle in (
+        (key, "5a5a"),
+        (key, "ZZZZ"),
+        (secret, "hunter2"),
+        (rsa, "2753"),
+        (decrypt, "plaintext"),
+    ):
+        assert needle not in repr(obj)
+    assert "user" in repr(secret) and "3233" in repr(rsa)
