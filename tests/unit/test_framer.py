@@ -4,6 +4,8 @@ and bad headers refused before their body arrives."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.protocol import Framer
 from agent.spec import ItemType, ResultReason, Tag
@@ -161,3 +163,22 @@ def test_framer_does_not_validate_the_body() -> None:
 def test_max_size_must_hold_a_header() -> None:
     with pytest.raises(ValueError):
         Framer(max_size=7)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(max_size=30), min_size=1, max_size=6),
+    st.lists(st.integers(1, 64), min_size=1, max_size=40),
+)
+def test_any_chunking_yields_the_messages_in_order(texts: list[str], sizes: list[int]) -> None:
+    wires = [message(text=text) for text in texts]
+    stream = b"".join(wires)
+    framer = Framer(expect_tags={REQUEST})
+    out: list[bytes] = []
+    pos = 0
+    for size in sizes:
+        out.extend(framer.feed(stream[pos : pos + size]))
+        pos += size
+    out.extend(framer.feed(stream[pos:]))
+    assert out == wires
+    assert framer.buffered == 0
