@@ -550,9 +550,7 @@ def _union(
         encoders.append((m, menc))
     # bool before int, IntEnum before int: the first isinstance match encodes
     encoders.sort(key=lambda e: 0 if e[0] is bool else 1 if _is_enum(e[0]) else 2)
-    shapes: dict[tuple[int, int], list[type]] = {
-        k: [c[0] for c in v] for k, v in table.items() if len(v) > 1
-    }
+    shapes: dict[tuple[int, int], list[type]] = {k: [c[0] for c in v] for k, v in table.items() if len(v) > 1}
     single: dict[tuple[int, int], Decoder] = {k: v[0][1] for k, v in table.items()}
 
     by_type = len(tags) == 1  # one tag: the item's own tag may differ (attribute values)
@@ -630,8 +628,15 @@ def _compile_field(
             return None
         if v2:
             ref_dec, ref_enc = _attribute_reference_codec()
-            return _Field(f.name, index, (Tag.ATTRIBUTE_REFERENCE,), ref_dec, ref_enc,
-                          repeated=repeated, required=required)
+            return _Field(
+                f.name,
+                index,
+                (Tag.ATTRIBUTE_REFERENCE,),
+                ref_dec,
+                ref_enc,
+                repeated=repeated,
+                required=required,
+            )
         dec, enc = _scalar(Tag.ATTRIBUTE_NAME, TEXT, str)
         return _Field(f.name, index, (Tag.ATTRIBUTE_NAME,), dec, enc, repeated=repeated, required=required)
     tag = _field_tag(f)

@@ -220,6 +220,8 @@ class ResponsePayload(Payload):
 
 @dataclass(frozen=True, kw_only=True)
 class CreateRequest(RequestPayload):
+    """Create request payload (spec 1.4 4.1, 2.1 6.1.8)."""
+
     object_type: ObjectType
     attributes: tuple[Attribute, ...] = attributes(TA, ATTRS, default=())
     template_names: tuple[Name, ...] = template_names()
@@ -228,6 +230,8 @@ class CreateRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class CreateResponse(ResponsePayload):
+    """Create response payload (spec 1.4 4.1, 2.1 6.1.8)."""
+
     object_type: ObjectType
     unique_identifier: UID
     attributes: tuple[Attribute, ...] | None = attributes(TA, None)
@@ -235,6 +239,8 @@ class CreateResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class CreateKeyPairRequest(RequestPayload):
+    """Create Key Pair request payload (spec 1.4 4.2, 2.1 6.1.9)."""
+
     common_attributes: tuple[Attribute, ...] | None = attributes(
         Tag.COMMON_TEMPLATE_ATTRIBUTE, Tag.COMMON_ATTRIBUTES
     )
@@ -251,18 +257,20 @@ class CreateKeyPairRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class CreateKeyPairResponse(ResponsePayload):
+    """Create Key Pair response payload (spec 1.4 4.2, 2.1 6.1.9)."""
+
     private_key_unique_identifier: UID
     public_key_unique_identifier: UID
     private_key_attributes: tuple[Attribute, ...] | None = attributes(
         Tag.PRIVATE_KEY_TEMPLATE_ATTRIBUTE, None
     )
-    public_key_attributes: tuple[Attribute, ...] | None = attributes(
-        Tag.PUBLIC_KEY_TEMPLATE_ATTRIBUTE, None
-    )
+    public_key_attributes: tuple[Attribute, ...] | None = attributes(Tag.PUBLIC_KEY_TEMPLATE_ATTRIBUTE, None)
 
 
 @dataclass(frozen=True, kw_only=True)
 class RegisterRequest(RequestPayload):
+    """Register request payload (spec 1.4 4.3, 2.1 6.1.43)."""
+
     object_type: ObjectType
     attributes: tuple[Attribute, ...] = attributes(TA, ATTRS, default=())
     template_names: tuple[Name, ...] = template_names()
@@ -272,12 +280,16 @@ class RegisterRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class RegisterResponse(ResponsePayload):
+    """Register response payload (spec 1.4 4.3, 2.1 6.1.43)."""
+
     unique_identifier: UID
     attributes: tuple[Attribute, ...] | None = attributes(TA, None)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReKeyRequest(RequestPayload):
+    """Re-key request payload (spec 1.4 4.4, 2.1 6.1.46)."""
+
     unique_identifier: UID | None = None
     offset: int | None = None
     attributes: tuple[Attribute, ...] | None = attributes(TA, ATTRS)
@@ -287,12 +299,16 @@ class ReKeyRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class ReKeyResponse(ResponsePayload):
+    """Re-key response payload (spec 1.4 4.4, 2.1 6.1.46)."""
+
     unique_identifier: UID
     attributes: tuple[Attribute, ...] | None = attributes(TA, None)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReKeyKeyPairRequest(RequestPayload):
+    """Re-key Key Pair request payload (spec 1.4 4.5, 2.1 6.1.47)."""
+
     private_key_unique_identifier: UID | None = None
     offset: int | None = None
     common_attributes: tuple[Attribute, ...] | None = attributes(
@@ -311,18 +327,20 @@ class ReKeyKeyPairRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class ReKeyKeyPairResponse(ResponsePayload):
+    """Re-key Key Pair response payload (spec 1.4 4.5, 2.1 6.1.47)."""
+
     private_key_unique_identifier: UID
     public_key_unique_identifier: UID
     private_key_attributes: tuple[Attribute, ...] | None = attributes(
         Tag.PRIVATE_KEY_TEMPLATE_ATTRIBUTE, None
     )
-    public_key_attributes: tuple[Attribute, ...] | None = attributes(
-        Tag.PUBLIC_KEY_TEMPLATE_ATTRIBUTE, None
-    )
+    public_key_attributes: tuple[Attribute, ...] | None = attributes(Tag.PUBLIC_KEY_TEMPLATE_ATTRIBUTE, None)
 
 
 @dataclass(frozen=True, kw_only=True)
 class DeriveKeyRequest(RequestPayload):
+    """Derive Key request payload (spec 1.4 4.6, 2.1 6.1.14)."""
+
     object_type: ObjectType
     unique_identifier: tuple[UID, ...] = ()
     derivation_method: int
@@ -333,12 +351,16 @@ class DeriveKeyRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class DeriveKeyResponse(ResponsePayload):
+    """Derive Key response payload (spec 1.4 4.6, 2.1 6.1.14)."""
+
     unique_identifier: UID
     attributes: tuple[Attribute, ...] | None = attributes(TA, None)
 
 
 @dataclass(frozen=True, kw_only=True)
 class CertifyRequest(RequestPayload):
+    """Certify request payload (spec 1.4 4.7, 2.1 6.1.6)."""
+
     unique_identifier: UID | None = None
     certificate_request_unique_identifier: UID | None = None
     certificate_request_type: int | None = None
@@ -351,12 +373,16 @@ class CertifyRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class CertifyResponse(ResponsePayload):
+    """Certify response payload (spec 1.4 4.7, 2.1 6.1.6)."""
+
     unique_identifier: UID
     attributes: tuple[Attribute, ...] | None = attributes(TA, None)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReCertifyRequest(RequestPayload):
+    """Re-certify request payload (spec 1.4 4.8, 2.1 6.1.45)."""
+
     unique_identifier: UID | None = None
     certificate_request_unique_identifier: UID | None = None
     certificate_request_type: int | None = None
@@ -370,6 +396,8 @@ class ReCertifyRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class ReCertifyResponse(ResponsePayload):
+    """Re-certify response payload (spec 1.4 4.8, 2.1 6.1.45)."""
+
     unique_identifier: UID
     attributes: tuple[Attribute, ...] | None = attributes(TA, None)
 
@@ -379,6 +407,8 @@ class ReCertifyResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class LocateRequest(RequestPayload):
+    """Locate request payload (spec 1.4 4.9, 2.1 6.1.28)."""
+
     maximum_items: int | None = None
     offset_items: int | None = None
     storage_status_mask: StorageStatusMask | None = None
@@ -388,12 +418,16 @@ class LocateRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class LocateResponse(ResponsePayload):
+    """Locate response payload (spec 1.4 4.9, 2.1 6.1.28)."""
+
     located_items: int | None = None
     unique_identifier: tuple[UID, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
 class CheckRequest(RequestPayload):
+    """Check request payload (spec 1.4 4.10, 2.1 6.1.7)."""
+
     unique_identifier: UID | None = None
     usage_limits_count: int | None = None
     cryptographic_usage_mask: CryptographicUsageMask | None = None
@@ -402,6 +436,8 @@ class CheckRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class CheckResponse(ResponsePayload):
+    """Check response payload (spec 1.4 4.10, 2.1 6.1.7)."""
+
     unique_identifier: UID | None = None
     usage_limits_count: int | None = None
     cryptographic_usage_mask: CryptographicUsageMask | None = None
@@ -410,6 +446,8 @@ class CheckResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class GetRequest(RequestPayload):
+    """Get request payload (spec 1.4 4.11, 2.1 6.1.19)."""
+
     unique_identifier: UID | None = None
     key_format_type: KeyFormatType | None = None
     key_wrap_type: int | None = None
@@ -419,6 +457,8 @@ class GetRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class GetResponse(ResponsePayload):
+    """Get response payload (spec 1.4 4.11, 2.1 6.1.19)."""
+
     object_type: ObjectType
     unique_identifier: UID
     managed_object: ManagedObject
@@ -426,23 +466,31 @@ class GetResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class GetAttributesRequest(RequestPayload):
+    """Get Attributes request payload (spec 1.4 4.12, 2.1 6.1.20)."""
+
     unique_identifier: UID | None = None
     attribute_names: tuple[str, ...] = attribute_names(default=())
 
 
 @dataclass(frozen=True, kw_only=True)
 class GetAttributesResponse(ResponsePayload):
+    """Get Attributes response payload (spec 1.4 4.12, 2.1 6.1.20)."""
+
     unique_identifier: UID
     attributes: tuple[Attribute, ...] = attributes(BARE, ATTRS, default=())
 
 
 @dataclass(frozen=True, kw_only=True)
 class GetAttributeListRequest(RequestPayload):
+    """Get Attribute List request payload (spec 1.4 4.13, 2.1 6.1.21)."""
+
     unique_identifier: UID | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class GetAttributeListResponse(ResponsePayload):
+    """Get Attribute List response payload (spec 1.4 4.13, 2.1 6.1.21)."""
+
     unique_identifier: UID
     attribute_names: tuple[str, ...] = attribute_names(default=())
 
@@ -452,18 +500,24 @@ class GetAttributeListResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class AddAttributeRequest(RequestPayload):
+    """Add Attribute request payload (spec 1.4 4.14, 2.1 6.1.2)."""
+
     unique_identifier: UID | None = None
     attribute: Attribute = field(metadata=carrier(BARE, Tag.NEW_ATTRIBUTE))
 
 
 @dataclass(frozen=True, kw_only=True)
 class AddAttributeResponse(ResponsePayload):
+    """Add Attribute response payload (spec 1.4 4.14, 2.1 6.1.2)."""
+
     unique_identifier: UID
     attribute: Attribute | None = field(default=None, metadata=carrier(BARE, None))  # 1.x only
 
 
 @dataclass(frozen=True, kw_only=True)
 class ModifyAttributeRequest(RequestPayload):
+    """Modify Attribute request payload (spec 1.4 4.15, 2.1 6.1.34)."""
+
     unique_identifier: UID | None = None
     current_attribute: Attribute | None = field(  # 2.x only
         default=None, metadata=carrier(None, Tag.CURRENT_ATTRIBUTE)
@@ -473,12 +527,16 @@ class ModifyAttributeRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class ModifyAttributeResponse(ResponsePayload):
+    """Modify Attribute response payload (spec 1.4 4.15, 2.1 6.1.34)."""
+
     unique_identifier: UID
     attribute: Attribute | None = field(default=None, metadata=carrier(BARE, None))  # 1.x only
 
 
 @dataclass(frozen=True, kw_only=True)
 class DeleteAttributeRequest(RequestPayload):
+    """Delete Attribute request payload (spec 1.4 4.16, 2.1 6.1.13)."""
+
     unique_identifier: UID | None = None
     current_attribute: Attribute | None = field(  # 2.x only
         default=None, metadata=carrier(None, Tag.CURRENT_ATTRIBUTE)
@@ -489,23 +547,31 @@ class DeleteAttributeRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class DeleteAttributeResponse(ResponsePayload):
+    """Delete Attribute response payload (spec 1.4 4.16, 2.1 6.1.13)."""
+
     unique_identifier: UID
     attribute: Attribute | None = field(default=None, metadata=carrier(BARE, None))  # 1.x only
 
 
 @dataclass(frozen=True, kw_only=True)
 class SetAttributeRequest(RequestPayload):
+    """Set Attribute request payload (spec 2.1 6.1.51)."""
+
     unique_identifier: UID | None = None
     attribute: Attribute = field(metadata=carrier(BARE, Tag.NEW_ATTRIBUTE))
 
 
 @dataclass(frozen=True, kw_only=True)
 class SetAttributeResponse(ResponsePayload):
+    """Set Attribute response payload (spec 2.1 6.1.51)."""
+
     unique_identifier: UID
 
 
 @dataclass(frozen=True, kw_only=True)
 class AdjustAttributeRequest(RequestPayload):
+    """Adjust Attribute request payload (spec 2.1 6.1.3)."""
+
     unique_identifier: UID | None = None
     attribute_name: str = attribute_names(default=REQUIRED)
     adjustment_type: int
@@ -514,6 +580,8 @@ class AdjustAttributeRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class AdjustAttributeResponse(ResponsePayload):
+    """Adjust Attribute response payload (spec 2.1 6.1.3)."""
+
     unique_identifier: UID
 
 
@@ -522,11 +590,15 @@ class AdjustAttributeResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class ObtainLeaseRequest(RequestPayload):
+    """Obtain Lease request payload (spec 1.4 4.17, 2.1 6.1.35)."""
+
     unique_identifier: UID | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class ObtainLeaseResponse(ResponsePayload):
+    """Obtain Lease response payload (spec 1.4 4.17, 2.1 6.1.35)."""
+
     unique_identifier: UID
     lease_time: int | None = None
     last_change_date: datetime | None = None
@@ -534,27 +606,37 @@ class ObtainLeaseResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class GetUsageAllocationRequest(RequestPayload):
+    """Get Usage Allocation request payload (spec 1.4 4.18, 2.1 6.1.23)."""
+
     unique_identifier: UID | None = None
     usage_limits_count: int
 
 
 @dataclass(frozen=True, kw_only=True)
 class GetUsageAllocationResponse(ResponsePayload):
+    """Get Usage Allocation response payload (spec 1.4 4.18, 2.1 6.1.23)."""
+
     unique_identifier: UID
 
 
 @dataclass(frozen=True, kw_only=True)
 class ActivateRequest(RequestPayload):
+    """Activate request payload (spec 1.4 4.19, 2.1 6.1.1)."""
+
     unique_identifier: UID | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class ActivateResponse(ResponsePayload):
+    """Activate response payload (spec 1.4 4.19, 2.1 6.1.1)."""
+
     unique_identifier: UID
 
 
 @dataclass(frozen=True, kw_only=True)
 class RevokeRequest(RequestPayload):
+    """Revoke request payload (spec 1.4 4.20, 2.1 6.1.44)."""
+
     unique_identifier: UID | None = None
     revocation_reason: RevocationReason
     compromise_occurrence_date: datetime | None = None
@@ -562,41 +644,57 @@ class RevokeRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class RevokeResponse(ResponsePayload):
+    """Revoke response payload (spec 1.4 4.20, 2.1 6.1.44)."""
+
     unique_identifier: UID
 
 
 @dataclass(frozen=True, kw_only=True)
 class DestroyRequest(RequestPayload):
+    """Destroy request payload (spec 1.4 4.21, 2.1 6.1.15)."""
+
     unique_identifier: UID | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class DestroyResponse(ResponsePayload):
+    """Destroy response payload (spec 1.4 4.21, 2.1 6.1.15)."""
+
     unique_identifier: UID
 
 
 @dataclass(frozen=True, kw_only=True)
 class ArchiveRequest(RequestPayload):
+    """Archive request payload (spec 1.4 4.22, 2.1 6.1.4)."""
+
     unique_identifier: UID | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class ArchiveResponse(ResponsePayload):
+    """Archive response payload (spec 1.4 4.22, 2.1 6.1.4)."""
+
     unique_identifier: UID
 
 
 @dataclass(frozen=True, kw_only=True)
 class RecoverRequest(RequestPayload):
+    """Recover request payload (spec 1.4 4.23, 2.1 6.1.42)."""
+
     unique_identifier: UID | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class RecoverResponse(ResponsePayload):
+    """Recover response payload (spec 1.4 4.23, 2.1 6.1.42)."""
+
     unique_identifier: UID
 
 
 @dataclass(frozen=True, kw_only=True)
 class ValidateRequest(RequestPayload):
+    """Validate request payload (spec 1.4 4.24, 2.1 6.1.57)."""
+
     certificate: tuple[Certificate, ...] = ()
     unique_identifier: tuple[UID, ...] = ()
     validity_date: datetime | None = None
@@ -604,6 +702,8 @@ class ValidateRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class ValidateResponse(ResponsePayload):
+    """Validate response payload (spec 1.4 4.24, 2.1 6.1.57)."""
+
     validity_indicator: int
 
 
@@ -612,12 +712,16 @@ class ValidateResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class QueryRequest(RequestPayload):
+    """Query request payload (spec 1.4 4.25, 2.1 6.1.40)."""
+
     query_function: tuple[QueryFunction, ...] = ()
     object_groups: ObjectGroups | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class QueryResponse(ResponsePayload):
+    """Query response payload (spec 1.4 4.25, 2.1 6.1.40)."""
+
     operation: tuple[Operation, ...] = ()
     object_type: tuple[ObjectType, ...] = ()
     vendor_identification: str | None = None
@@ -636,27 +740,37 @@ class QueryResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class DiscoverVersionsRequest(RequestPayload):
+    """Discover Versions request payload (spec 1.4 4.26, 2.1 6.1.16)."""
+
     protocol_version: tuple[ProtocolVersion, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
 class DiscoverVersionsResponse(ResponsePayload):
+    """Discover Versions response payload (spec 1.4 4.26, 2.1 6.1.16)."""
+
     protocol_version: tuple[ProtocolVersion, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
 class CancelRequest(RequestPayload):
+    """Cancel request payload (spec 1.4 4.27, 2.1 6.1.5)."""
+
     asynchronous_correlation_value: bytes
 
 
 @dataclass(frozen=True, kw_only=True)
 class CancelResponse(ResponsePayload):
+    """Cancel response payload (spec 1.4 4.27, 2.1 6.1.5)."""
+
     asynchronous_correlation_value: bytes
     cancellation_result: int
 
 
 @dataclass(frozen=True, kw_only=True)
 class PollRequest(RequestPayload):
+    """Poll request payload (spec 1.4 4.28, 2.1 6.1.38)."""
+
     asynchronous_correlation_value: bytes
 
 
@@ -679,7 +793,7 @@ class NotifyRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class NotifyResponse(ResponsePayload):
-    pass
+    """Notify response payload (spec 1.4 5.1, 2.1 6.2.2)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -695,7 +809,7 @@ class PutRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class PutResponse(ResponsePayload):
-    pass
+    """Put response payload (spec 1.4 5.2, 2.1 6.2.3)."""
 
 
 # --- cryptographic services (1.2+) ----------------------------------------------------------
@@ -703,6 +817,8 @@ class PutResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class EncryptRequest(RequestPayload):
+    """Encrypt request payload (spec 1.4 4.29, 2.1 6.1.17)."""
+
     unique_identifier: UID | None = None
     cryptographic_parameters: CryptographicParameters | None = None
     data: bytes | None = field(default=None, repr=False)
@@ -715,6 +831,8 @@ class EncryptRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class EncryptResponse(ResponsePayload):
+    """Encrypt response payload (spec 1.4 4.29, 2.1 6.1.17)."""
+
     unique_identifier: UID
     data: bytes | None = field(default=None, repr=False)
     iv_counter_nonce: bytes | None = None
@@ -724,6 +842,8 @@ class EncryptResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class DecryptRequest(RequestPayload):
+    """Decrypt request payload (spec 1.4 4.30, 2.1 6.1.11)."""
+
     unique_identifier: UID | None = None
     cryptographic_parameters: CryptographicParameters | None = None
     data: bytes | None = field(default=None, repr=False)
@@ -737,6 +857,8 @@ class DecryptRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class DecryptResponse(ResponsePayload):
+    """Decrypt response payload (spec 1.4 4.30, 2.1 6.1.11)."""
+
     unique_identifier: UID
     data: bytes | None = field(default=None, repr=False)
     correlation_value: bytes | None = None
@@ -744,6 +866,8 @@ class DecryptResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class SignRequest(RequestPayload):
+    """Sign request payload (spec 1.4 4.31, 2.1 6.1.55)."""
+
     unique_identifier: UID | None = None
     cryptographic_parameters: CryptographicParameters | None = None
     data: bytes | None = field(default=None, repr=False)
@@ -755,6 +879,8 @@ class SignRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class SignResponse(ResponsePayload):
+    """Sign response payload (spec 1.4 4.31, 2.1 6.1.55)."""
+
     unique_identifier: UID
     signature_data: bytes | None = None
     correlation_value: bytes | None = None
@@ -762,6 +888,8 @@ class SignResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class SignatureVerifyRequest(RequestPayload):
+    """Signature Verify request payload (spec 1.4 4.32, 2.1 6.1.56)."""
+
     unique_identifier: UID | None = None
     cryptographic_parameters: CryptographicParameters | None = None
     data: bytes | None = field(default=None, repr=False)
@@ -774,6 +902,8 @@ class SignatureVerifyRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class SignatureVerifyResponse(ResponsePayload):
+    """Signature Verify response payload (spec 1.4 4.32, 2.1 6.1.56)."""
+
     unique_identifier: UID
     validity_indicator: int | None = None
     data: bytes | None = field(default=None, repr=False)
@@ -782,6 +912,8 @@ class SignatureVerifyResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class MACRequest(RequestPayload):
+    """MAC request payload (spec 1.4 4.33, 2.1 6.1.32)."""
+
     unique_identifier: UID | None = None
     cryptographic_parameters: CryptographicParameters | None = None
     data: bytes | None = field(default=None, repr=False)
@@ -792,6 +924,8 @@ class MACRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class MACResponse(ResponsePayload):
+    """MAC response payload (spec 1.4 4.33, 2.1 6.1.32)."""
+
     unique_identifier: UID
     mac_data: bytes | None = None
     correlation_value: bytes | None = None
@@ -799,6 +933,8 @@ class MACResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class MACVerifyRequest(RequestPayload):
+    """MAC Verify request payload (spec 1.4 4.34, 2.1 6.1.33)."""
+
     unique_identifier: UID | None = None
     cryptographic_parameters: CryptographicParameters | None = None
     data: bytes | None = field(default=None, repr=False)
@@ -810,6 +946,8 @@ class MACVerifyRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class MACVerifyResponse(ResponsePayload):
+    """MAC Verify response payload (spec 1.4 4.34, 2.1 6.1.33)."""
+
     unique_identifier: UID
     validity_indicator: int | None = None
     correlation_value: bytes | None = None
@@ -817,26 +955,36 @@ class MACVerifyResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class RNGRetrieveRequest(RequestPayload):
+    """RNG Retrieve request payload (spec 1.4 4.35, 2.1 6.1.49)."""
+
     data_length: int
 
 
 @dataclass(frozen=True, kw_only=True)
 class RNGRetrieveResponse(ResponsePayload):
+    """RNG Retrieve response payload (spec 1.4 4.35, 2.1 6.1.49)."""
+
     data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
 class RNGSeedRequest(RequestPayload):
+    """RNG Seed request payload (spec 1.4 4.36, 2.1 6.1.50)."""
+
     data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
 class RNGSeedResponse(ResponsePayload):
+    """RNG Seed response payload (spec 1.4 4.36, 2.1 6.1.50)."""
+
     data_length: int
 
 
 @dataclass(frozen=True, kw_only=True)
 class HashRequest(RequestPayload):
+    """Hash request payload (spec 1.4 4.37, 2.1 6.1.24)."""
+
     cryptographic_parameters: CryptographicParameters | None = None
     data: bytes | None = field(default=None, repr=False)
     correlation_value: bytes | None = None
@@ -846,12 +994,16 @@ class HashRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class HashResponse(ResponsePayload):
+    """Hash response payload (spec 1.4 4.37, 2.1 6.1.24)."""
+
     data: bytes | None = field(default=None, repr=False)
     correlation_value: bytes | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class CreateSplitKeyRequest(RequestPayload):
+    """Create Split Key request payload (spec 1.4 4.38, 2.1 6.1.10)."""
+
     object_type: ObjectType
     unique_identifier: UID | None = None
     split_key_parts: int
@@ -865,12 +1017,16 @@ class CreateSplitKeyRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class CreateSplitKeyResponse(ResponsePayload):
+    """Create Split Key response payload (spec 1.4 4.38, 2.1 6.1.10)."""
+
     unique_identifier: tuple[UID, ...] = ()
     attributes: tuple[Attribute, ...] | None = attributes(TA, None)
 
 
 @dataclass(frozen=True, kw_only=True)
 class JoinSplitKeyRequest(RequestPayload):
+    """Join Split Key request payload (spec 1.4 4.39, 2.1 6.1.27)."""
+
     object_type: ObjectType
     unique_identifier: tuple[UID, ...] = ()
     secret_data_type: SecretDataType | None = None
@@ -881,12 +1037,16 @@ class JoinSplitKeyRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class JoinSplitKeyResponse(ResponsePayload):
+    """Join Split Key response payload (spec 1.4 4.39, 2.1 6.1.27)."""
+
     unique_identifier: UID
     attributes: tuple[Attribute, ...] | None = attributes(TA, None)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ImportRequest(RequestPayload):
+    """Import request payload (spec 1.4 4.41, 2.1 6.1.25)."""
+
     unique_identifier: UID
     object_type: ObjectType
     replace_existing: bool | None = None
@@ -897,11 +1057,15 @@ class ImportRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class ImportResponse(ResponsePayload):
+    """Import response payload (spec 1.4 4.41, 2.1 6.1.25)."""
+
     unique_identifier: UID
 
 
 @dataclass(frozen=True, kw_only=True)
 class ExportRequest(RequestPayload):
+    """Export request payload (spec 1.4 4.40, 2.1 6.1.18)."""
+
     unique_identifier: UID | None = None
     key_format_type: KeyFormatType | None = None
     key_wrap_type: int | None = None
@@ -911,6 +1075,8 @@ class ExportRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class ExportResponse(ResponsePayload):
+    """Export response payload (spec 1.4 4.40, 2.1 6.1.18)."""
+
     object_type: ObjectType
     unique_identifier: UID
     attributes: tuple[Attribute, ...] = attributes(BARE, ATTRS, default=())
@@ -922,16 +1088,20 @@ class ExportResponse(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class LogRequest(RequestPayload):
+    """Log request payload (spec 2.1 6.1.29)."""
+
     log_message: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class LogResponse(ResponsePayload):
-    pass
+    """Log response payload (spec 2.1 6.1.29)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class LoginRequest(RequestPayload):
+    """Login request payload (spec 2.1 6.1.30)."""
+
     lease_time: int | None = None
     request_count: int | None = None
     usage_limits: UsageLimits | None = None
@@ -939,21 +1109,27 @@ class LoginRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class LoginResponse(ResponsePayload):
+    """Login response payload (spec 2.1 6.1.30)."""
+
     ticket: Ticket
 
 
 @dataclass(frozen=True, kw_only=True)
 class LogoutRequest(RequestPayload):
+    """Logout request payload (spec 2.1 6.1.31)."""
+
     ticket: Ticket
 
 
 @dataclass(frozen=True, kw_only=True)
 class LogoutResponse(ResponsePayload):
-    pass
+    """Logout response payload (spec 2.1 6.1.31)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class DelegatedLoginRequest(RequestPayload):
+    """Delegated Login request payload (spec 2.1 6.1.12)."""
+
     lease_time: int | None = None
     request_count: int | None = None
     usage_limits: UsageLimits | None = None
@@ -962,21 +1138,29 @@ class DelegatedLoginRequest(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class DelegatedLoginResponse(ResponsePayload):
+    """Delegated Login response payload (spec 2.1 6.1.12)."""
+
     ticket: Ticket
 
 
 @dataclass(frozen=True, kw_only=True)
 class SetEndpointRoleRequest(RequestPayload):
+    """Set Endpoint Role request payload (spec 2.1 6.1.54)."""
+
     endpoint_role: int
 
 
 @dataclass(frozen=True, kw_only=True)
 class SetEndpointRoleResponse(ResponsePayload):
+    """Set Endpoint Role response payload (spec 2.1 6.1.54)."""
+
     endpoint_role: int
 
 
 @dataclass(frozen=True, kw_only=True)
 class PKCS11Request(RequestPayload):
+    """PKCS#11 request payload (spec 2.1 6.1.37)."""
+
     pkcs_11_interface: str | None = None
     pkcs_11_function: int
     correlation_value: bytes | None = None
@@ -985,6 +1169,8 @@ class PKCS11Request(RequestPayload):
 
 @dataclass(frozen=True, kw_only=True)
 class PKCS11Response(ResponsePayload):
+    """PKCS#11 response payload (spec 2.1 6.1.37)."""
+
     pkcs_11_interface: str | None = None
     pkcs_11_function: int
     correlation_value: bytes | None = None
@@ -994,85 +1180,103 @@ class PKCS11Response(ResponsePayload):
 
 @dataclass(frozen=True, kw_only=True)
 class InteropRequest(RequestPayload):
+    """Interop request payload (spec 2.1 6.1.26)."""
+
     interop_function: int
     interop_identifier: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class InteropResponse(ResponsePayload):
-    pass
+    """Interop response payload (spec 2.1 6.1.26)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReProvisionRequest(RequestPayload):
+    """Re-Provision request payload (spec 2.1 6.1.48)."""
+
     certificate_request: CertificateRequest | None = None
     certificate: Certificate | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReProvisionResponse(ResponsePayload):
+    """Re-Provision response payload (spec 2.1 6.1.48)."""
+
     unique_identifier: UID | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class SetDefaultsRequest(RequestPayload):
+    """Set Defaults request payload (spec 2.1 6.1.53)."""
+
     defaults_information: DefaultsInformation | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class SetDefaultsResponse(ResponsePayload):
-    pass
+    """Set Defaults response payload (spec 2.1 6.1.53)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class SetConstraintsRequest(RequestPayload):
+    """Set Constraints request payload (spec 2.1 6.1.52)."""
+
     constraints: Constraints | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class SetConstraintsResponse(ResponsePayload):
-    pass
+    """Set Constraints response payload (spec 2.1 6.1.52)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class GetConstraintsRequest(RequestPayload):
-    pass
+    """Get Constraints request payload (spec 2.1 6.1.22)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class GetConstraintsResponse(ResponsePayload):
+    """Get Constraints response payload (spec 2.1 6.1.22)."""
+
     constraints: Constraints | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class QueryAsynchronousRequestsRequest(RequestPayload):
+    """Query Asynchronous Requests request payload (spec 2.1 6.1.41)."""
+
     asynchronous_correlation_values: AsynchronousCorrelationValues | None = None
     operations: Operations | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class QueryAsynchronousRequestsResponse(ResponsePayload):
+    """Query Asynchronous Requests response payload (spec 2.1 6.1.41)."""
+
     asynchronous_request: tuple[AsynchronousRequest, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
 class ProcessRequest(RequestPayload):
+    """Process request payload (spec 2.1 6.1.39)."""
+
     asynchronous_correlation_value: bytes
 
 
 @dataclass(frozen=True, kw_only=True)
 class ProcessResponse(ResponsePayload):
-    pass
+    """Process response payload (spec 2.1 6.1.39)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class PingRequest(RequestPayload):
-    pass
+    """Ping request payload (spec 2.1 6.1.36)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class PingResponse(ResponsePayload):
-    pass
+    """Ping response payload (spec 2.1 6.1.36)."""
 
 
 PAYLOADS: dict[int, tuple[type[RequestPayload], type[ResponsePayload]]] = {
