@@ -19,15 +19,8 @@ REQUIRED: Final = MISSING
 BARE: Final = "bare"
 
 
-def tagged(tag: Tag, default: Any = None) -> Any:
-    """A field whose tag is not the one its name gives (``batch_items`` -> Batch Item)."""
-    if default == ():
-        return field(default=(), metadata={"tag": tag})
-    return field(default=default, metadata={"tag": tag})
-
-
 def required_tagged(tag: Tag) -> Any:
-    """A required field with an explicit tag."""
+    """A required field whose tag is not the one its name gives (``batch_items`` -> Batch Item)."""
     return field(metadata={"tag": tag})
 
 
@@ -50,7 +43,8 @@ def carrier(v1: Tag | str | None, v2: Tag | str | None) -> dict[str, Any]:
 
 
 def local_metadata() -> dict[str, Any]:
-    """Field metadata of a field that is never on the wire (see :func:`local`)."""
+    """Field metadata of a field that is never on the wire (not encoded, not decoded); use as
+    ``field(default=None, compare=False, repr=False, metadata=local_metadata())``."""
     return {"local": True}
 
 
@@ -68,8 +62,3 @@ def template_names() -> Any:
     its own.
     """
     return field(default=(), metadata={"companion": True})
-
-
-def local(default: Any = None) -> Any:
-    """A field that is never on the wire (not compared, not encoded)."""
-    return field(default=default, compare=False, repr=False, metadata={"local": True})
