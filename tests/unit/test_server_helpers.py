@@ -1,0 +1,71 @@
+"""Pure helpers of profiles.server: the inline scheduling hint and the identity extraction."""
+
+from __future__ import annotations
+
+from agent import model
+from agent.spec import V1_4, V2_1, ObjectType, Operation
+from agent.ttlv import Item, decode, encode
+from profiles.server import peer_identity, reads_only
+
+
+def request(*operations: tuple[Operation, object], version: object = V1_4) -> bytes:
+    msg = model.RequestMessage(
+        request_header=model.RequestHeader(
+            protocol_version=model.ProtocolVersion.of(version), batch_count=len(operations)
+        ),
+        batch_items=tuple(model.RequestBatchItem(operation=op, request_payload=p) for op, p in operations),
+    )
+    return model.encode_message(msg)
+
+
+GET = (Operation.GET, model.GetRequest(unique_identifier="u1"))
+LOCATE = (Operation.LOCATE, model.LocateRequest())
+QUERY = (Operation.QUERY, model.QueryRequest())
+CREATE = (Operation.CREATE, model.CreateRequest(object_type=ObjectType.SYMMETRIC_KEY))
+DESTROY = (Operation.DESTROY, model.DestroyRequest(unique_identifier="u1"))
+
+
+def test_read_requests_run_inline() -> None:
+    for version in (V1_4, V2_1):
+        assert reads_only(request(GET, version=version))
+        assert reads_only(request(LOCATE, GET, version=version))
+        assert reads_only(request(QUERY, version=version))
+
+
+def test_any_write_goes_to_the_pool() -> None:
+    assert not reads_only(request(CREATE))
+    assert not reads_only(request(GET, DESTROY))
+    assert not reads_only(request(DESTROY, GET))
+
+
+def test_no_operation_found_goes_to_the_pool() -> None:
+    assert not reads_only(b"")
+    assert not reads_only(b"\x42\x00\x78\x01\x00\x00\x00\x00")
+    assert not reads_only(bytes(range(256)))
+
+
+def test_hint_matches_the_decoded_operations() -> None:
+    """The byte scan finds exactly the Operation items a decoder sees."""
+    data = request(LOCATE, GET, CREATE)
+    ops = [
+        child.value
+        for item in decode(data).value
+        for child in (item.value if isinstance(item.value, tuple) else ())
+        if isinstance(child, Item) and child.tag == 0x42005C
+    ]
+    assert ops == [Operation.LOCATE, Operation.GET, Operation.CREATE]
+    assert encode(decode(data)) == data
+    assert not reads_only(data)
+
+
+def test_peer_identity() -> None:
+    cert = {
+        "subject": ((("countryName", "DE"),), (("commonName", "client-a"),)),
+        "subjectAltName": (("URI", "urn:x:lib-7"), ("DNS", "lib7.example")),
+    }
+    assert peer_identity(cert, "cn") == "client-a"
+    assert peer_identity(cert, "san") == "urn:x:lib-7"
+    assert peer_identity({"subject": ((("organizationName", "x"),),)}, "cn") is None
+    assert peer_identity({"subject": ()}, "san") is None
+    assert peer_identity(None) is None
+    assert peer_identity({}) is None
