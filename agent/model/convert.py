@@ -63,6 +63,7 @@ _SECOND: Final = timedelta(seconds=1)
 _MICROSECOND: Final = timedelta(microseconds=1)
 
 _MISSING: Final = object()
+_item: Final = tuple.__new__  # _item(Item, (tag, type, value)): Item without NamedTuple's __new__
 
 #: compiled plans per wire version (see Ctx), filled on first use
 _PLANS: dict[Version, dict[type, Plan]] = {}
@@ -131,7 +132,7 @@ def _scalar(tag: int, item_type: ItemType, py: type) -> tuple[Decoder, Encoder]:
     def enc(value: Any, ctx: Ctx) -> Item:
         if not isinstance(value, py) or (py is int and isinstance(value, bool)):
             raise TypeError(f"{_tag_name(tag)} needs {py.__name__}, not {type(value).__name__}")
-        return Item(tag, item_type, value)
+        return _item(Item, (tag, item_type, value))
 
     return dec, enc
 
@@ -155,7 +156,7 @@ def _enum(
     def enc(value: Any, ctx: Ctx) -> Item:
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError(f"{_tag_name(tag)} needs an int, not {type(value).__name__}")
-        return Item(tag, item_type, int(value))
+        return _item(Item, (tag, item_type, int(value)))
 
     return dec, enc
 
@@ -174,7 +175,7 @@ def _datetime(tag: int, item_type: ItemType) -> tuple[Decoder, Encoder]:
     def enc(value: Any, ctx: Ctx) -> Item:
         if not isinstance(value, datetime):
             raise TypeError(f"{_tag_name(tag)} needs a datetime, not {type(value).__name__}")
-        return Item(tag, item_type, (value - _EPOCH) // unit)
+        return _item(Item, (tag, item_type, (value - _EPOCH) // unit))
 
     return dec, enc
 
@@ -188,7 +189,7 @@ def _raw(tag: int) -> tuple[Decoder, Encoder]:
     def enc(value: Any, ctx: Ctx) -> Item:
         if not isinstance(value, Item):
             raise TypeError(f"{_tag_name(tag)} needs an Item, not {type(value).__name__}")
-        return value if value.tag == tag else Item(tag, value.type, value.value)
+        return value if value.tag == tag else _item(Item, (tag, value.type, value.value))
 
     return dec, enc
 
@@ -214,21 +215,21 @@ def _generic(tag: int) -> tuple[Decoder, Encoder]:
 
     def enc(value: Any, ctx: Ctx) -> Item:
         if isinstance(value, str):
-            return Item(tag, TEXT, value)
+            return _item(Item, (tag, TEXT, value))
         if isinstance(value, bool):
-            return Item(tag, BOOLEAN, value)
+            return _item(Item, (tag, BOOLEAN, value))
         if isinstance(value, IntEnum):
-            return Item(tag, ENUMERATION, int(value))
+            return _item(Item, (tag, ENUMERATION, int(value)))
         if isinstance(value, int):
-            return Item(tag, INTEGER, int(value))
+            return _item(Item, (tag, INTEGER, int(value)))
         if isinstance(value, bytes):
-            return Item(tag, BYTES, value)
+            return _item(Item, (tag, BYTES, value))
         if isinstance(value, datetime):
-            return Item(tag, DATE_TIME, (value - _EPOCH) // _SECOND)
+            return _item(Item, (tag, DATE_TIME, (value - _EPOCH) // _SECOND))
         if isinstance(value, Typed):
-            return Item(tag, value.type, value.value)
+            return _item(Item, (tag, value.type, value.value))
         if isinstance(value, Item):
-            return value if value.tag == tag else Item(tag, value.type, value.value)
+            return value if value.tag == tag else _item(Item, (tag, value.type, value.value))
         raise TypeError(f"{_tag_name(tag)}: no KMIP item type for {type(value).__name__}")
 
     return dec, enc
@@ -400,7 +401,7 @@ class Plan:
                     out.append(enc(v, ctx))
             else:
                 out.append(enc(value, ctx))
-        return Item(tag, STRUCTURE, tuple(out))
+        return _item(Item, (tag, STRUCTURE, tuple(out)))
 
     def accepts(self, item: Item) -> bool:
         """Whether ``item``'s children fit this class (shape match for unions sharing a tag)."""
@@ -677,7 +678,7 @@ def _payload_field(f: dataclasses.Field[Any], index: int, tag: int | None, requi
 
     def enc(value: Any, ctx: Ctx) -> Item:
         if isinstance(value, Item):
-            return value if value.tag == tag else Item(tag, value.type, value.value)
+            return value if value.tag == tag else _item(Item, (tag, value.type, value.value))
         return _plan(type(value), ctx).encode(value, tag, ctx)
 
     fp = _Field(f.name, index, (tag,), dec, enc, repeated=False, required=required)
@@ -807,12 +808,12 @@ def _decode_attribute_v1(item: Item, ctx: Ctx) -> Attribute:
 def _encode_attribute_v1(attr: Attribute, ctx: Ctx) -> Item:
     if not isinstance(attr, Attribute):
         raise TypeError(f"Attribute needed, not {type(attr).__name__}")
-    children = [Item(_ATTRIBUTE_NAME, TEXT, attr.name)]
+    children = [_item(Item, (_ATTRIBUTE_NAME, TEXT, attr.name))]
     if attr.index is not None:
-        children.append(Item(_ATTRIBUTE_INDEX, INTEGER, attr.index))
+        children.append(_item(Item, (_ATTRIBUTE_INDEX, INTEGER, attr.index)))
     if attr.value is not None:
         children.append(_attr_by_name(attr.name).enc1(attr.value, ctx))
-    return Item(_ATTRIBUTE, STRUCTURE, tuple(children))
+    return _item(Item, (_ATTRIBUTE, STRUCTURE, tuple(children)))
 
 
 def _decode_attribute_v2(item: Item, ctx: Ctx) -> Attribute:
@@ -850,10 +851,13 @@ def _encode_attribute_v2(attr: Attribute, ctx: Ctx) -> Item:
     vendor, sep, name = attr.name.partition("-")
     if not sep:
         raise ValueError(f"attribute {attr.name!r} is neither a 2.x attribute nor vendor-name")
-    children = [Item(_VENDOR_IDENTIFICATION, TEXT, vendor), Item(_ATTRIBUTE_NAME, TEXT, name)]
+    children = [
+        _item(Item, (_VENDOR_IDENTIFICATION, TEXT, vendor)),
+        _item(Item, (_ATTRIBUTE_NAME, TEXT, name)),
+    ]
     if attr.value is not None:
         children.append(codec.enc1(attr.value, ctx))
-    return Item(_ATTRIBUTE, STRUCTURE, tuple(children))
+    return _item(Item, (_ATTRIBUTE, STRUCTURE, tuple(children)))
 
 
 def _decode_attribute(item: Item, ctx: Ctx) -> Attribute:
@@ -918,7 +922,7 @@ def _attribute_carrier(
         attrs, names = value if with_names else (value, ())
         children = [name_enc(n, ctx) for n in names]
         children.extend(_encode_attribute_v1(a, ctx) for a in attrs)
-        return Item(wrapper, STRUCTURE, tuple(children))
+        return _item(Item, (wrapper, STRUCTURE, tuple(children)))
 
     return (wrapper,), dec_ta, enc_ta, False
 
@@ -954,16 +958,19 @@ def _attribute_reference_codec() -> tuple[Decoder, Encoder]:
             raise TypeError("an attribute name is a str")
         codec = _attr_by_name(value)
         if codec.tag is not None:
-            return Item(Tag.ATTRIBUTE_REFERENCE, ENUMERATION, codec.tag)
+            return _item(Item, (Tag.ATTRIBUTE_REFERENCE, ENUMERATION, codec.tag))
         if value.startswith("0x"):
-            return Item(Tag.ATTRIBUTE_REFERENCE, ENUMERATION, int(value, 16))
+            return _item(Item, (Tag.ATTRIBUTE_REFERENCE, ENUMERATION, int(value, 16)))
         vendor, sep, name = value.partition("-")
         if not sep:
             raise ValueError(f"attribute {value!r} is neither a 2.x attribute nor vendor-name")
         return Item(
             Tag.ATTRIBUTE_REFERENCE,
             STRUCTURE,
-            (Item(Tag.VENDOR_IDENTIFICATION, TEXT, vendor), Item(Tag.ATTRIBUTE_NAME, TEXT, name)),
+            (
+                _item(Item, (Tag.VENDOR_IDENTIFICATION, TEXT, vendor)),
+                _item(Item, (Tag.ATTRIBUTE_NAME, TEXT, name)),
+            ),
         )
 
     return dec, enc
