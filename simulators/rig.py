@@ -27,6 +27,7 @@ from simulators.serial_io import (
     LoopbackBus,
     PtyPair,
     SerialLink,
+    loop_port,
     open_pty,
 )
 
@@ -100,7 +101,7 @@ def build_library(
     if transport == "direct":
         transacts = [c.handle for c in controllers]
     elif transport == "loop":
-        port = serial.serial_for_url("loop://", timeout=port_timeout)
+        port = loop_port(port_timeout)
         rig._ports.append(port)
         endpoints = {i + 1: DeviceEndpoint(i + 1, c.handle) for i, c in enumerate(controllers)}
         rig.endpoints = list(endpoints.values())

@@ -28,9 +28,11 @@ import time
 import tty
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from simulators.framing import Frame, FrameDecoder, FrameKind, encode_frame
+import serial
+
+from simulators.framing import MAX_PAYLOAD, Frame, FrameDecoder, FrameKind, encode_frame
 
 __all__ = [
     "Channel",
@@ -42,6 +44,7 @@ __all__ = [
     "LinkTimeout",
     "LoopbackBus",
     "SerialLink",
+    "loop_port",
     "open_pty",
 ]
 
@@ -281,6 +284,23 @@ class FaultyChannel:
             if n in self.corrupt_reads:
                 data = _flip(data)
         return data
+
+
+def loop_port(timeout: float = 0.02) -> Any:
+    """``serial_for_url("loop://")`` with a buffer that holds the largest frame.
+
+    pyserial's loop port queues at most 4096 bytes and a single-threaded writer would block
+    on a bigger frame with nobody reading; the write timeout turns any such case into an
+    exception instead of a hang.
+    """
+    # The loop port refuses writes that would take longer than the write timeout at its
+    # baud rate: a fast nominal rate keeps whole frames well inside it.
+    port = serial.serial_for_url(
+        "loop://", timeout=timeout, write_timeout=2.0, baudrate=4_000_000, do_not_open=True
+    )
+    port.buffer_size = 2 * (MAX_PAYLOAD + 64)  # type: ignore[attr-defined]  # loop:// only
+    port.open()
+    return port
 
 
 def _flip(data: bytes) -> bytes:

@@ -14,7 +14,14 @@ from simulators.adi import DriveClient, DriveController, Opcode, ProtocolError, 
 from simulators.cartridge import Cartridge, Kad
 from simulators.drive import DriveError, DriveErrorCode, TapeDrive
 from simulators.framing import Frame, FrameDecoder, FrameKind, encode_frame
-from simulators.serial_io import DeviceEndpoint, FaultyChannel, LinkTimeout, LoopbackBus, SerialLink
+from simulators.serial_io import (
+    DeviceEndpoint,
+    FaultyChannel,
+    LinkTimeout,
+    LoopbackBus,
+    SerialLink,
+    loop_port,
+)
 
 KEY = bytes(range(100, 132))
 KAD = Kad(b"\x01" * 4, b"\x02" * 28)
@@ -46,7 +53,7 @@ def rig(**faults: set[int]) -> tuple[DriveClient, TapeDrive, SerialLink, DeviceE
     drive = TapeDrive("D1", 9, randbytes=rng.randbytes)
     drive.insert(Cartridge("ABC123L9"))
     endpoint = DeviceEndpoint(3, DriveController(drive, rng.randbytes).handle)
-    port = serial.serial_for_url("loop://", timeout=0.01)
+    port = loop_port(0.01)
     rec = Recorder(FaultyChannel(LoopbackBus(port, {3: endpoint}), **faults))
     link = SerialLink(rec, retries=3, response_timeout=0.1)
     return DriveClient(link.bind(3), rng.randbytes), drive, link, endpoint, rec
@@ -105,6 +112,16 @@ def test_client_session_over_loop() -> None:
     assert st_.key_loaded and st_.barcode == "ABC123L9" and st_.position == 1
     assert link.stats.retransmissions == 0
     assert KEY not in bytes(rec.seen)  # the data key never crosses the line in the clear
+
+
+def test_large_records_cross_the_loop_line() -> None:
+    client, *_ = rig()
+    client.load()
+    client.set_key(KEY, KAD)
+    big = bytes(range(256)) * 200  # 51,200 bytes: far beyond pyserial's default 4 KiB loop buffer
+    client.write(big)
+    client.rewind()
+    assert client.read() == big
 
 
 def test_drive_errors_cross_the_line_with_their_code() -> None:
