@@ -18,7 +18,9 @@ then knows and reports which server answered each drive.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -133,9 +135,29 @@ class AgentSedSource:
         self.register_auth_key(group, drive_id, key)
 
     def auth_keys(self, group: str, drive_id: str) -> list[FetchedKey]:
-        with _mapped(self.name):
-            keys = self._keys(group).keys_for(Drive(serial=drive_id))
+        drive = Drive(serial=drive_id)
+        try:
+            with _mapped(self.name):
+                keys = self._keys(group).keys_for(drive)
+        except KeyNotFound:
+            if self._destroyed(group, drive):
+                raise KeyDestroyed("the drive's authentication key was destroyed") from None
+            raise
         return [FetchedKey(k.uid, k.key) for k in keys]
+
+    def _destroyed(self, group: str, drive: Drive) -> bool:
+        from agent.spec import ObjectType, StorageStatusMask
+
+        try:
+            found = self.client.locate(
+                [self._keys(group).aio.identity_attribute(drive)],
+                object_type=ObjectType.SECRET_DATA,
+                group=group,
+                storage_status_mask=StorageStatusMask.DESTROYED_STORAGE,
+            )
+        except (KmipError, sync.TransportError, OSError, TimeoutError):
+            return False
+        return bool(found.unique_identifier)
 
     def retire_auth_keys(self, group: str, drive_id: str, keep_uid: str) -> int:
         with _mapped(self.name):
@@ -147,7 +169,17 @@ class AgentSedSource:
 
 
 def _config(path: Path) -> AgentConfig:
-    return AgentConfig.load(path)
+    """The agent's part of a hook configuration: every section but ``[boot]`` (which the
+    agent's own loader would reject as unknown), overlaid by the KEYSHELF_* environment."""
+    from agent.config import ConfigError as AgentConfigError
+    from firmware_hooks.config import ConfigError
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data.pop("boot", None)
+        return AgentConfig().merged(data, base=path.parent).merged_env(os.environ)
+    except (OSError, tomllib.TOMLDecodeError, AgentConfigError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 def sed_sources_from_config(path: Path) -> Sequence[AgentSedSource]:

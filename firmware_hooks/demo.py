@@ -185,7 +185,7 @@ def run(data_dir: Path, cartridges: int, drives: int, seds: int) -> int:
         failed = [(r.drive_id, r.outcome) for r in second.failed]
         checks.expect(
             len(second.unlocked) == seds - 1
-            and failed == [(victim_drive, DriveOutcome.KEY_MISSING)]
+            and failed == [(victim_drive, DriveOutcome.KEY_DESTROYED)]
             and array.locked() == [victim_drive],
             f"key of {victim_drive} destroyed: {len(second.unlocked)} up, {victim_drive} reported "
             f"({failed[0][1].value if failed else '-'}) and still locked",
