@@ -30,7 +30,7 @@ Layout (all tables and keys optional; relative paths are relative to the file's 
     read_timeout = 10.0           # seconds to receive one whole request once it started
     handshake_timeout = 10.0
     workers = 8                   # threads calling the (blocking) engine; 0 = on the event loop
-    inline_reads = true           # read-only requests (Get, Locate, ...) on the loop, writes in threads
+    inline_reads = true           # read-only requests (Locate, Query, ...) on the loop, others in threads
     shutdown_timeout = 10.0       # drain time for in-flight requests after SIGTERM
     max_batch_items = 256         # engine: more batch items -> Invalid Message
 

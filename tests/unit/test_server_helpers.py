@@ -27,15 +27,21 @@ DESTROY = (Operation.DESTROY, model.DestroyRequest(unique_identifier="u1"))
 
 def test_read_requests_run_inline() -> None:
     for version in (V1_4, V2_1):
-        assert reads_only(request(GET, version=version))
-        assert reads_only(request(LOCATE, GET, version=version))
+        assert reads_only(request(LOCATE, version=version))
+        assert reads_only(request(LOCATE, QUERY, version=version))
         assert reads_only(request(QUERY, version=version))
+
+
+def test_get_goes_to_the_pool() -> None:
+    """The first Get clears Fresh: a durable write that must not block the event loop."""
+    assert not reads_only(request(GET))
+    assert not reads_only(request(LOCATE, GET))
 
 
 def test_any_write_goes_to_the_pool() -> None:
     assert not reads_only(request(CREATE))
-    assert not reads_only(request(GET, DESTROY))
-    assert not reads_only(request(DESTROY, GET))
+    assert not reads_only(request(LOCATE, DESTROY))
+    assert not reads_only(request(DESTROY, QUERY))
 
 
 def test_no_operation_found_goes_to_the_pool() -> None:
