@@ -520,7 +520,7 @@ def _union(
 ) -> tuple[tuple[int, ...], Decoder, Encoder]:
     """A field whose value may take several forms, told apart by the item's tag and type."""
     table: dict[tuple[int, int], list[tuple[Any, Decoder, Encoder]]] = {}
-    encoders: list[tuple[Any, Encoder]] = []
+    encoders: list[tuple[Any, Encoder, bool]] = []  # (python type, encoder, 2.x only)
     tags: list[int] = []
     v2_only: set[tuple[int, int]] = set()
     for m in members:
@@ -540,15 +540,15 @@ def _union(
             # enum members are Enumerations, other ints Integers
             edec, eenc = _enum(mtag, ENUMERATION, mtd.enum)
             table.setdefault((mtag, ENUMERATION), []).append((mtd.enum, edec, eenc))
-            encoders.append((mtd.enum, eenc))
+            encoders.append((mtd.enum, eenc, True))
             idec, ienc = _scalar(mtag, INTEGER, int)
             table.setdefault((mtag, INTEGER), []).append((int, idec, ienc))
-            encoders.append((int, ienc))
+            encoders.append((int, ienc, True))
             v2_only.update({(mtag, ENUMERATION), (mtag, INTEGER)})
             continue
         t, mdec, menc = _leaf(m, mtag, mtd)
         table.setdefault((mtag, t), []).append((m, mdec, menc))
-        encoders.append((m, menc))
+        encoders.append((m, menc, False))
     # bool before int, IntEnum before int: the first isinstance match encodes
     encoders.sort(key=lambda e: 0 if e[0] is bool else 1 if _is_enum(e[0]) else 2)
     shapes: dict[tuple[int, int], list[type]] = {k: [c[0] for c in v] for k, v in table.items() if len(v) > 1}
@@ -579,8 +579,10 @@ def _union(
         return _plan(candidates[0], ctx).decode(item, ctx)
 
     def enc(value: Any, ctx: Ctx) -> Item:
-        for py, e in encoders:
+        for py, e, only2 in encoders:
             if isinstance(value, py) and not (py is int and isinstance(value, bool)):
+                if only2 and not ctx.v2:
+                    raise ValueError(f"{_tag_name(tags[0])}: ID placeholders are 2.x only")
                 return e(value, ctx)
         raise TypeError(f"{_tag_name(tags[0])}: no form for {type(value).__name__}")
 

@@ -593,3 +593,12 @@ def test_secrets_stay_out_of_reprs() -> None:
     ):
         assert needle not in repr(obj)
     assert "user" in repr(secret) and "3233" in repr(rsa)
+
+
+def test_id_placeholders_are_refused_for_1x_peers() -> None:
+    with pytest.raises(ValueError):
+        model.to_item(model.GetRequest(unique_identifier=UniqueIdentifier.ID_PLACEHOLDER), V1_4)
+    with pytest.raises(ValueError):
+        model.to_item(model.GetRequest(unique_identifier=0), V1_4)
+    bad = struct(Tag.REQUEST_PAYLOAD, enum(Tag.UNIQUE_IDENTIFIER, 1))
+    assert _reason(bad, model.GetRequest, V1_4) == ResultReason.INVALID_FIELD
