@@ -224,7 +224,11 @@ class TapeLibrary:
         except BaseException:
             self._return(drive, home)
             raise
-        bay.client.set_key(grant.key, grant.kad)
+        try:
+            bay.client.set_key(grant.key, grant.kad)
+        except BaseException:
+            self._return(drive, home)  # never leave a cartridge mounted without its key
+            raise
         return MountResult(barcode, drive, home, grant.created, grant.uid)
 
     def dismount(self, drive: int) -> Location:

@@ -53,16 +53,7 @@ class Rig:
     _ports: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
-        for server in self._servers:
-            server.stop()
-        for port in self._ports:
-            with contextlib.suppress(Exception):
-                port.close()
-        for pty in self._ptys:
-            pty.close()
-        self._servers.clear()
-        self._ports.clear()
-        self._ptys.clear()
+        _close(self)
 
     def __enter__(self) -> Rig:
         return self
@@ -109,17 +100,44 @@ def build_library(
         rig.links.append(link)
         transacts = [link.bind(i + 1) for i in range(drives)]
     else:
-        for c in controllers:
-            pty = open_pty()
-            rig._ptys.append(pty)
-            endpoint = DeviceEndpoint(1, c.handle)
-            rig.endpoints.append(endpoint)
-            rig._servers.append(DeviceServer(FdChannel(pty.master, port_timeout), [endpoint]).start())
-            port = serial.Serial(pty.path, baudrate=115200, timeout=port_timeout, write_timeout=1.0)
-            rig._ports.append(port)
-            link = SerialLink(port, response_timeout=response_timeout)
-            rig.links.append(link)
-            transacts.append(link.bind(1))
+        try:
+            _serve_ptys(controllers, rig, transacts, port_timeout, response_timeout)
+        except BaseException:
+            _close(rig)
+            raise
     bays = make_bays(tape_drives, lambda i: transacts[i], randbytes)
     library = TapeLibrary(name, slots, bays, key_provider)
     return Rig(library, tape_drives, rig.links, rig.endpoints, rig._servers, rig._ptys, rig._ports)
+
+
+def _close(parts: Rig | _Parts) -> None:
+    for server in parts._servers:
+        server.stop()
+    for port in parts._ports:
+        with contextlib.suppress(Exception):
+            port.close()
+    for pty in parts._ptys:
+        pty.close()
+    parts._servers.clear()
+    parts._ports.clear()
+    parts._ptys.clear()
+
+
+def _serve_ptys(
+    controllers: list[DriveController],
+    rig: _Parts,
+    transacts: list[Callable[[bytes], bytes]],
+    port_timeout: float,
+    response_timeout: float,
+) -> None:
+    for c in controllers:
+        pty = open_pty()
+        rig._ptys.append(pty)
+        endpoint = DeviceEndpoint(1, c.handle)
+        rig.endpoints.append(endpoint)
+        rig._servers.append(DeviceServer(FdChannel(pty.master, port_timeout), [endpoint]).start())
+        port = serial.Serial(pty.path, baudrate=115200, timeout=port_timeout, write_timeout=1.0)
+        rig._ports.append(port)
+        link = SerialLink(port, response_timeout=response_timeout)
+        rig.links.append(link)
+        transacts.append(link.bind(1))
