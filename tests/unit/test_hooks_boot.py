@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -240,3 +241,18 @@ def test_memory_server_down_raises_server_unavailable() -> None:
     server.available = False
     with pytest.raises(ServerUnavailable):
         server.auth_keys("g", "d")
+
+
+def test_demo_data_dir_replaces_only_its_own(tmp_path: Path) -> None:
+    from firmware_hooks.demo import MARKER, choose_data_dir
+
+    own = tmp_path / "demo-data"
+    own.mkdir()
+    (own / MARKER).write_text("x")
+    (own / "old.log").write_text("x")
+    assert choose_data_dir(own) == own and not own.exists()  # removed, to be re-created
+    other = tmp_path / "precious"
+    other.mkdir()
+    (other / "keep").write_text("x")
+    chosen = choose_data_dir(other)
+    assert chosen != other and (other / "keep").exists()

@@ -9,7 +9,7 @@ import pytest
 
 from firmware_hooks.memory import MemoryKeyServer
 from firmware_hooks.tape_load import TapeLoadHook
-from simulators.cartridge import Cartridge
+from simulators.cartridge import Cartridge, Kad
 from simulators.drive import DriveError, DriveErrorCode
 from simulators.library import (
     KeyGrant,
@@ -130,3 +130,15 @@ def test_mount_busy_drive_and_shuffle() -> None:
     lib.mount("AAA002L9", 1)
     home = lib.dismount(1)
     assert after["AAA002L9"] == home
+
+
+def test_bad_key_from_provider_returns_the_cartridge() -> None:
+    def provider(event: LoadEvent) -> KeyGrant:
+        return KeyGrant(b"short", Kad(b"", b"A" * 8), True)
+
+    rig = build_library("L", drives=1, slots=2, key_provider=provider, randbytes=seeded_randbytes(2))
+    rig.library.import_cartridge(Cartridge("AAA001L9"))
+    with pytest.raises(DriveError) as e:
+        rig.library.mount("AAA001L9", 0)
+    assert e.value.code is DriveErrorCode.BAD_KEY
+    assert rig.library.inventory()["AAA001L9"] == Location("slot", 0)
