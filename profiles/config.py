@@ -51,14 +51,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from profiles.catalog import PROFILES
+
 DEFAULT_PORT = 5696
 DEFAULT_DB_NAME = "keyshelf.db"
-DEFAULT_PROFILES: tuple[str, ...] = (
-    "Baseline Server",
-    "Symmetric Key Lifecycle Server",
-    "Tape Library Server",
-    "Storage Array with Self Encrypting Drives Server",
-)
+# Default: claim every profile of the catalog (issue 3: "Default: all of them").
+DEFAULT_PROFILES: tuple[str, ...] = tuple(profile.title for profile in PROFILES.values())
 
 
 class ConfigError(ValueError):
