@@ -2,39 +2,25 @@
 
 The server runs as a separate process from a fresh data directory made by
 ``keyshelf-server init`` (its private CA, server and client certificates, KEK), exactly as
-an administrator would start it; the harness is one of the two client identities.
+an administrator would start it; the harness is one of the two client identities. Processes
+are started and stopped by the demo's harness (firmware_hooks.harness), the one copy of it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import socket
 import ssl
 import struct
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from firmware_hooks import harness
+
 READ_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _server_command() -> list[str]:
-    exe = Path(sys.executable).with_name("keyshelf-server")
-    if exe.exists():
-        return [str(exe)]
-    return [sys.executable, "-m", "profiles.cli"]
 
 
 @dataclass
@@ -82,44 +68,14 @@ class TlsExchange:
             self.sock.close()
 
 
-def _wait_listening(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"keyshelf-server exited with {process.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.05)
-    raise TimeoutError("keyshelf-server did not start listening in time")
-
-
 @contextlib.contextmanager
 def live_server(datadir: Path | None = None, startup_timeout: float = 30.0) -> Iterator[LiveServer]:
     """Initialise a fresh data directory, start keyshelf-server on a free port, stop it after."""
     with contextlib.ExitStack() as stack:
         if datadir is None:
             datadir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="keyshelf-conf-"))) / "data"
-        init = subprocess.run(
-            [*_server_command(), "init", str(datadir)], capture_output=True, timeout=120, check=False
-        )
-        if init.returncode != 0:
-            raise RuntimeError(f"keyshelf-server init failed: {init.stderr.decode(errors='replace')}")
-        port = free_port()
-        log = (datadir / "server.log").open("wb")
-        stack.callback(log.close)
-        process = subprocess.Popen(
-            [*_server_command(), "--config", str(datadir / "keyshelf.toml"), "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        try:
-            _wait_listening(port, process, time.monotonic() + startup_timeout)
-            yield LiveServer(datadir, port, process)
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=5)
+        harness.init_data_dir(datadir)
+        process = harness.ServerProcess(datadir / "keyshelf.toml", datadir / "server.log")
+        stack.enter_context(process.start(startup_timeout))
+        assert process.proc is not None
+        yield LiveServer(datadir, process.port, process.proc)

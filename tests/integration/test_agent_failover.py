@@ -9,10 +9,8 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,49 +18,22 @@ import pytest
 
 from agent.client import Client, RetryPolicy
 from agent.tape import Cartridge, TapeKey, TapeKeys, new_identifier
+from firmware_hooks import harness
 
 SERVER = str(Path(sys.executable).with_name("keyshelf-server"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"keyshelf-server exited: {log.read_text(errors='replace')[-2000:]}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.05)
-    raise RuntimeError("keyshelf-server did not listen in time")
 
 
 @contextlib.contextmanager
 def servers(data: Path, count: int) -> Iterator[list[tuple[int, subprocess.Popen[bytes]]]]:
     """``count`` keyshelf-server processes sharing the data directory (one SQLite database)."""
-    started: list[tuple[int, subprocess.Popen[bytes]]] = []
-    try:
+    with contextlib.ExitStack() as stack:
+        started = []
         for i in range(count):
-            port = free_port()
-            log = data / f"server-{i}.log"
-            process = subprocess.Popen(
-                [SERVER, "--config", str(data / "keyshelf.toml"), "--port", str(port)],
-                stdout=log.open("wb"),
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            started.append((port, process))
-            wait_listening(port, process, log)
+            process = harness.ServerProcess(data / "keyshelf.toml", data / f"server-{i}.log")
+            stack.enter_context(process.start())
+            assert process.proc is not None
+            started.append((process.port, process.proc))
         yield started
-    finally:
-        for _, process in started:
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
-            process.wait(timeout=30)
 
 
 @pytest.fixture
@@ -70,14 +41,14 @@ def data_dir(tmp_path: Path) -> Path:
     if not os.path.exists(SERVER):
         pytest.skip("keyshelf-server console script not installed")
     data = tmp_path / "kms"
-    subprocess.run([SERVER, "init", str(data)], check=True, capture_output=True, timeout=60)
+    harness.init_data_dir(data)
     return data
 
 
 async def test_primary_killed_mid_run(data_dir: Path) -> None:
     with servers(data_dir, 2) as running:
         (primary, primary_process), (secondary, _) = running
-        dead = free_port()  # nothing listens there
+        dead = harness.free_port()  # nothing listens there
         client = Client(
             [f"127.0.0.1:{primary}", f"127.0.0.1:{dead}", f"127.0.0.1:{secondary}"],
             data_dir / "client-a.crt",

@@ -21,18 +21,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from firmware_hooks import harness
+
 
 @dataclass
 class PyKmipServer:
     port: int
     certs: Path
     process: subprocess.Popen[bytes]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
@@ -48,7 +44,7 @@ def _wait(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
 @contextlib.contextmanager
 def pykmip_server(certs: Path, workdir: Path, startup_timeout: float = 60.0) -> Iterator[PyKmipServer]:
     """Start PyKMIP's server with ``certs``/{ca.crt, server.crt, server.key}; stop it after."""
-    port = _free_port()
+    port = harness.free_port()
     log = (workdir / "pykmip-server.out").open("wb")
     process = subprocess.Popen(
         [
