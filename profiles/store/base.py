@@ -105,8 +105,14 @@ class Storage(Protocol):
         """The object with its material unwrapped, or None. The caller owns the returned copy."""
         ...
 
-    def update(self, rec: ObjectRecord) -> None:
-        """Replace the record and its index rows atomically (UnknownObject if absent)."""
+    def update(self, rec: ObjectRecord, *, durable: bool = True) -> None:
+        """Replace the record and its index rows atomically (UnknownObject if absent).
+
+        ``durable=False``: the write is committed and visible at once but may be lost in a
+        power loss (it is synced with the next durable write or checkpoint), and neither this
+        call nor an enclosing transaction waits for the disk because of it. Only for writes
+        whose loss is harmless: a Get clearing Fresh (SPEC-1.4 §3.34), where a lost
+        Fresh=False after a crash means the key is reported fresh once more, never lost."""
         ...
 
     def locate(self, q: LocateQuery) -> list[str]:

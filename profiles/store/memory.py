@@ -58,7 +58,7 @@ class MemoryStorage:
             rec.material = self._protector.unwrap(rec.material, rec.uid.encode())
         return rec
 
-    def update(self, rec: ObjectRecord) -> None:
+    def update(self, rec: ObjectRecord, *, durable: bool = True) -> None:
         with self._lock:
             self._check_open()
             entry = self._objects.get(rec.uid)

@@ -1,11 +1,27 @@
 """``sqlite:`` backend: the embedded default (WAL, durable commits, indexed Locate).
 
-- Durability: ``journal_mode=WAL`` + ``synchronous=FULL``: the WAL is fsynced at every commit,
-  so an acknowledged Create/Register survives kill -9 and power loss.
+- Durability: ``journal_mode=WAL``. SQLite's ``synchronous=FULL`` is ``synchronous=NORMAL`` plus
+  one fsync of the WAL file after each commit (https://sqlite.org/pragma.html#pragma_synchronous);
+  the writer runs NORMAL and the store does that fsync itself, outside SQLite's write lock, so
+  that it can cover many commits (group commit, below). A durable write returns only once an
+  fdatasync of the WAL that started after its COMMIT has returned: an acknowledged
+  Create/Register survives kill -9 and power loss exactly as with FULL. Checkpoints keep
+  NORMAL's own syncs (WAL before, database after).
+- Group commit: write units COMMIT one after the other on the writer connection (no fsync,
+  tens of microseconds), then wait for the WAL to be synced. One waiter at a time syncs
+  (leader/follower) and covers every unit committed before it started; units that commit while
+  an fsync is in flight are all covered by the next one. Writers never hold the write lock
+  across an fsync.
+- ``update(rec, durable=False)`` commits without waiting for the fsync (it rides on the next
+  one). Only for writes whose loss after a crash is harmless: the engine uses it for the Fresh
+  flag a Get clears (SPEC-1.4 §3.34), so Gets never wait on the disk.
+- Read barrier: a committed but not yet synced write is visible to other connections. So that
+  no response reveals an object that could still vanish in a power loss, ``load`` and
+  ``locate`` wait for the sync when they return an object whose last durable write is still
+  unsynced (rare: only while its writer is itself waiting for that fsync).
 - Concurrency: one reader connection per thread; WAL readers never wait for the writer or
   for each other. Writes go through one writer connection, owned by one thread at a time
-  for the duration of a write (or of a transaction scope from its first write on), and are
-  group-committed: concurrent writers share one COMMIT/fsync, each returning once durable.
+  for the duration of a write (or of a transaction scope from its first write on).
 - Locate: every condition is an indexed lookup in ``attr_index`` ((name, key, obj) for
   equality, (name, num, obj) for ranges) joined to ``objects`` by rowid; type/state/owner/created
   are indexed columns. Nothing is filtered in Python.
@@ -18,10 +34,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +107,8 @@ class _ThreadState:
     depth: int = 0  # nesting of transaction() scopes
     holds_writer: bool = False  # this thread's open scope has written: it owns the writer
     savepoints: set[int] = field(default_factory=set)  # scope levels that hold a savepoint
+    durable_uids: list[str] = field(default_factory=list)  # durable writes of the open scope
+    durable: bool = False  # the open scope made a write that must be synced before it returns
 
 
 class SQLiteStorage:
@@ -97,11 +116,10 @@ class SQLiteStorage:
 
     Reads use one connection per thread. Writes go through one shared writer connection,
     owned by one thread at a time (``_write_lock``): a standalone write, or a transaction
-    scope from its first write to its end, runs inside a savepoint of the writer's open
-    transaction. Group commit: when the owner is done it releases the writer and waits until
-    a COMMIT covering its work has returned; the first waiter commits for everyone who
-    finished before it took the writer, so concurrent writers share one fsync.
-    ``insert``/``update`` and the outermost ``transaction()`` still return only once durable.
+    scope from its first write to its end, is one SQLite transaction, committed without an
+    fsync. Durable units then wait in ``_wait_synced`` until a group fsync of the WAL covers
+    them (see the module docstring); ``insert``/``update`` and the outermost
+    ``transaction()`` return only once durable.
     """
 
     def __init__(self, path: Path, protector: KeyProtector) -> None:
@@ -116,18 +134,25 @@ class SQLiteStorage:
         # same file still coordinate through SQLite's own lock and busy timeout.
         self._write_lock = threading.Lock()
         self._closed = False
+        # Group fsync bookkeeping, under _sync_cv. Every committed write unit gets a sequence
+        # number (_seq, assigned under _write_lock too); _synced is the highest one known to be
+        # on disk. _pending: uid -> sequence of its last durable write not yet synced (the read
+        # barrier); _inflight: the sequence whose COMMIT is running (0: none).
+        self._sync_cv = threading.Condition(threading.Lock())
+        self._seq = 0
+        self._synced = 0
+        self._inflight = 0
+        self._syncing = False
+        self._broken = False  # an fsync failed: nothing written since can be promised durable
+        self._pending: dict[str, int] = {}
+        self._wal_path = Path(f"{path}-wal")
+        self._wal_fd: int | None = None
         self._writer = self._connect()
-        self._txn_open = False  # the writer has a BEGIN IMMEDIATE not yet committed
-        self._units_in_txn = 0  # finished write units inside that transaction
-        # Group commit bookkeeping (under _commit_cv): every finished write unit gets a sequence
-        # number; _committed is the highest one known durable (or failed, see _failed).
-        self._commit_cv = threading.Condition(threading.Lock())
-        self._written = 0  # last sequence number handed out (under _write_lock)
-        self._committed = 0
-        self._committing = False
-        self._failed: list[tuple[int, int]] = []  # (first, last) sequence ranges whose COMMIT failed
+        # The fsync of each commit is ours (module docstring); checkpoints keep NORMAL's syncs.
+        self._writer.execute("PRAGMA synchronous=NORMAL")
         self._migrate(self._writer)
         self._check_kek(self._writer)
+        self._fsync_wal()
 
     # -- connections -----------------------------------------------------------------------
 
@@ -150,7 +175,7 @@ class SQLiteStorage:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from None
         con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=FULL")  # fsync the WAL at every commit
+        con.execute("PRAGMA synchronous=FULL")  # readers never commit; the writer is set to NORMAL
         con.execute("PRAGMA foreign_keys=ON")
         con.execute("PRAGMA temp_store=MEMORY")
         with self._lock:
@@ -204,99 +229,138 @@ class SQLiteStorage:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def _open_txn(self) -> None:
-        """Under _write_lock: make sure the writer is inside a write transaction."""
-        if not self._txn_open:
-            self._writer.execute("BEGIN IMMEDIATE")
-            self._txn_open = True
-
-    def _finish_unit(self) -> int:
-        """Under _write_lock: a write unit is complete; its sequence number."""
-        self._written += 1
-        self._units_in_txn += 1
-        return self._written
-
-    def _drop_empty_txn(self) -> None:
-        """Under _write_lock, after a failed unit: if nobody's work is waiting in the open
-        transaction, end it, so SQLite's file lock is not held for other processes."""
-        if self._txn_open and self._units_in_txn == 0:
-            self._txn_open = False
+    def _commit(self, uids: Iterable[str], durable: bool) -> int:
+        """Under _write_lock, inside the writer's transaction: COMMIT it (no fsync); the unit's
+        sequence number. The durable uids enter the read barrier before the COMMIT makes them
+        visible, so no reader can see them unsynced without also seeing them pending."""
+        seq = self._seq + 1
+        cv = self._sync_cv
+        if durable and self._broken:
             self._writer.execute("ROLLBACK")
-
-    def _wait_durable(self, seq: int) -> None:
-        """Return once write unit ``seq`` is committed (StoreError if that COMMIT failed).
-        The first thread to find no commit in progress commits for everyone."""
-        cv = self._commit_cv
+            raise StoreError("an earlier fsync failed: writes can no longer be made durable")
         with cv:
-            while self._committed < seq:
-                if not self._committing:
-                    self._committing = True
-                    break
-                cv.wait()
-            else:
-                self._raise_if_failed(seq)
-                return
-        error: sqlite3.Error | None = None
-        target = seq
+            if durable:
+                for uid in uids:
+                    self._pending[uid] = seq
+            self._inflight = seq
         try:
-            with self._write_lock:
-                target = self._written  # everything finished so far rides on this fsync
-                if self._txn_open:
-                    self._txn_open = False
-                    self._units_in_txn = 0
-                    try:
-                        self._writer.execute("COMMIT")
-                    except sqlite3.Error as exc:
-                        error = exc
-                        if self._writer.in_transaction:
-                            self._writer.execute("ROLLBACK")
-        finally:
+            self._writer.execute("COMMIT")
+        except sqlite3.Error:
+            if self._writer.in_transaction:
+                self._writer.execute("ROLLBACK")
             with cv:
-                if error is not None:
-                    self._failed.append((self._committed + 1, target))
-                    del self._failed[:-64]
-                self._committed = max(self._committed, target)
-                self._committing = False
-                cv.notify_all()
-        self._raise_if_failed(seq)
+                self._pending = {u: s for u, s in self._pending.items() if s != seq}
+                self._inflight = 0
+                cv.notify_all()  # readers waiting on this unit: it will never exist
+            raise StoreError("commit failed; the write was not stored") from None
+        with cv:
+            self._seq = seq
+            self._inflight = 0
+        return seq
 
-    def _raise_if_failed(self, seq: int) -> None:
-        for first, last in self._failed:
-            if first <= seq <= last:
-                raise StoreError("commit failed; the write was not stored")
+    def _fsync_wal(self) -> None:
+        """fdatasync the WAL file (what synchronous=FULL does after each commit). The file is
+        reopened if SQLite replaced it (it does not while this store holds a connection)."""
+        fd = self._wal_fd
+        try:
+            st = os.stat(self._wal_path)
+        except FileNotFoundError:
+            return  # no WAL: every commit so far has been checkpointed into the synced database
+        if fd is None or os.fstat(fd).st_ino != st.st_ino:
+            if fd is not None:
+                os.close(fd)
+            self._wal_fd = fd = os.open(self._wal_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        (os.fdatasync if hasattr(os, "fdatasync") else os.fsync)(fd)
+
+    def _wait_synced(self, seq: int) -> None:
+        """Return once write unit ``seq`` (committed) is on disk. The first waiter to find no
+        fsync in progress syncs for everyone committed so far (StoreError if the fsync fails)."""
+        cv = self._sync_cv
+        while True:
+            with cv:
+                while self._synced < seq and self._syncing and not self._broken:
+                    cv.wait()
+                if self._broken:
+                    raise StoreError("fsync failed; the write may not be durable")
+                if self._synced >= seq:
+                    return
+                self._syncing = True
+                target = self._seq  # every unit committed so far rides on this fsync
+            ok = False
+            try:
+                self._fsync_wal()
+                ok = True
+            finally:
+                with cv:
+                    self._syncing = False
+                    if ok:
+                        self._synced = max(self._synced, target)
+                        if self._pending:
+                            self._pending = {u: s for u, s in self._pending.items() if s > target}
+                    else:
+                        # fsync failures are not retried (a later fsync may succeed without
+                        # the lost pages): no write is acknowledged as durable any more.
+                        self._broken = True
+                    cv.notify_all()
+
+    def _read_barrier(self, uids: Iterable[str]) -> None:
+        """Wait until the last durable write of each of ``uids`` is synced (module docstring).
+        Its writer is itself waiting for that fsync, so a reader only waits, never syncs."""
+        pending = self._pending
+        seq = max((pending.get(u, 0) for u in uids), default=0)
+        if not seq:
+            return
+        cv = self._sync_cv
+        with cv:
+            while (
+                self._synced < seq
+                and not self._broken
+                and (seq <= self._seq or seq == self._inflight)  # else: its COMMIT failed
+            ):
+                cv.wait()
+            if self._broken and self._synced < seq:
+                raise StoreError("fsync failed; the object may not be durable")
 
     @contextmanager
-    def _writing(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write on the writer: a savepoint, inside the owner's scope if any."""
+    def _writing(self, uid: str, durable: bool) -> Iterator[sqlite3.Connection]:
+        """One atomic write on the writer: its own transaction, or a savepoint inside the
+        owner's scope (then committed, and waited for, at the scope's end)."""
         st = self._state()
         if st.depth == 0:
             with self._write_lock:
-                self._open_txn()
+                self._writer.execute("BEGIN IMMEDIATE")
                 try:
-                    with self._savepoint("w"):
-                        yield self._writer
+                    yield self._writer
                 except BaseException:
-                    self._drop_empty_txn()
+                    self._writer.execute("ROLLBACK")
                     raise
-                seq = self._finish_unit()
-            self._wait_durable(seq)
+                seq = self._commit((uid,), durable)
+            if durable:
+                self._wait_synced(seq)
             return
         if not st.holds_writer:
             # First write of this scope: own the writer until the outermost scope ends, and
             # give every open scope its savepoint so each can be rolled back on its own.
             self._write_lock.acquire()
             try:
-                self._open_txn()
+                self._writer.execute("BEGIN IMMEDIATE")
                 for level in range(1, st.depth + 1):
                     self._writer.execute(f"SAVEPOINT s{level}")
                     st.savepoints.add(level)
             except BaseException:
                 st.savepoints.clear()
+                if self._writer.in_transaction:
+                    self._writer.execute("ROLLBACK")
                 self._write_lock.release()
                 raise
             st.holds_writer = True
+            st.durable = False
+            st.durable_uids = []
         with self._savepoint("w"):
             yield self._writer
+        if durable:
+            st.durable = True
+            st.durable_uids.append(uid)
 
     @contextmanager
     def _savepoint(self, name: str) -> Iterator[None]:
@@ -340,7 +404,7 @@ class SQLiteStorage:
 
     def insert(self, rec: ObjectRecord) -> None:
         row = self._row(rec)
-        with self._writing() as con:
+        with self._writing(rec.uid, True) as con:
             try:
                 cur = con.execute(
                     "INSERT INTO objects(object_type, owner, state, created, archived, attributes, "
@@ -353,9 +417,9 @@ class SQLiteStorage:
             assert obj is not None
             self._insert_index(con, obj, rec)
 
-    def update(self, rec: ObjectRecord) -> None:
+    def update(self, rec: ObjectRecord, *, durable: bool = True) -> None:
         row = self._row(rec)
-        with self._writing() as con:
+        with self._writing(rec.uid, durable) as con:
             found = con.execute("SELECT id FROM objects WHERE uid = ?", (rec.uid,)).fetchone()
             if found is None:
                 raise UnknownObject(f"object {rec.uid!r} does not exist")
@@ -381,6 +445,8 @@ class SQLiteStorage:
         )
         if row is None:
             return None
+        if uid in self._pending:
+            self._read_barrier((uid,))
         object_type, owner, state, created, archived, attributes, material, index_rows = row
         if material is not None:
             material = self._protector.unwrap(material, uid.encode())
@@ -400,7 +466,10 @@ class SQLiteStorage:
         sql, params = build_locate_sql(q)
         if not sql:
             return []
-        return [uid for (uid,) in self._reader().execute(sql, params)]
+        uids = [uid for (uid,) in self._reader().execute(sql, params)]
+        if self._pending:
+            self._read_barrier(uids)
+        return uids
 
     def count(self) -> int:
         (n,) = self._reader().execute("SELECT count(*) FROM objects").fetchone()
@@ -427,8 +496,6 @@ class SQLiteStorage:
                     if not ok:
                         self._writer.execute(f"ROLLBACK TO s{level}")
                     self._writer.execute(f"RELEASE s{level}")
-                if level == 1 and st.holds_writer and ok:
-                    seq = self._finish_unit()
             finally:
                 st.savepoints.discard(level)
                 st.depth -= 1
@@ -436,12 +503,14 @@ class SQLiteStorage:
                     st.holds_writer = False
                     st.savepoints.clear()
                     try:
-                        if not ok:
-                            self._drop_empty_txn()
+                        if ok:
+                            seq = self._commit(st.durable_uids, st.durable)
+                        elif self._writer.in_transaction:
+                            self._writer.execute("ROLLBACK")
                     finally:
                         self._write_lock.release()
-            if seq:
-                self._wait_durable(seq)
+            if seq and st.durable:
+                self._wait_synced(seq)
 
     def close(self) -> None:
         with self._lock:
@@ -458,6 +527,9 @@ class SQLiteStorage:
             pass  # another thread may still hold a read; the WAL is replayed at next open
         for con in connections:
             con.close()
+        if self._wal_fd is not None:
+            os.close(self._wal_fd)
+            self._wal_fd = None
 
 
 def _selectivity(c: Condition) -> int:

@@ -545,3 +545,96 @@ def test_locate_is_an_indexed_query(tmp_path: Path, protector: KeyProtector, que
     scans = [step for step in plan if step.startswith("SCAN")]
     assert not scans, plan
     assert any(step.startswith("SEARCH") for step in plan), plan
+
+
+@needs_sqlite
+def test_group_fsync_covers_every_durable_write(
+    tmp_path: Path, protector: KeyProtector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A durable write returns only after an fsync of the WAL that started after its COMMIT;
+    a ``durable=False`` update commits (visible at once) without waiting for one."""
+    from profiles.store.sqlite import SQLiteStorage
+
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}", protector)
+    assert isinstance(store, SQLiteStorage)
+    real = store._fsync_wal
+    synced_at: list[int] = []
+
+    def fsync() -> None:
+        synced_at.append(store._seq)  # the last unit committed when this fsync starts
+        real()
+
+    monkeypatch.setattr(store, "_fsync_wal", fsync)
+    try:
+        store.insert(record("u1"))
+        assert synced_at and synced_at[-1] == store._seq == store._synced
+        with store.transaction():
+            store.insert(record("u2"))
+            store.update(record("u1", state=DEACTIVATED))
+        assert synced_at[-1] == store._seq == store._synced
+        count = len(synced_at)
+        store.update(record("u2", state=DEACTIVATED), durable=False)
+        with store.transaction():
+            store.update(record("u1", state=ACTIVE), durable=False)
+        assert len(synced_at) == count  # nobody waited for the disk
+        assert store._synced < store._seq
+        reader = open_store(f"sqlite:///{tmp_path / 's.db'}", protector)
+        try:
+            loaded = reader.load("u2")
+            assert loaded is not None and loaded.state == DEACTIVATED  # committed, visible
+        finally:
+            reader.close()
+        store.insert(record("u3"))  # the next durable write syncs the relaxed ones too
+        assert store._synced == store._seq
+    finally:
+        store.close()
+
+
+@needs_sqlite
+def test_read_barrier_holds_objects_until_synced(
+    tmp_path: Path, protector: KeyProtector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An object committed but not yet fsynced is not returned by load/locate of another
+    thread until the fsync covering it has finished (it could still vanish in a power loss)."""
+    from profiles.store.sqlite import SQLiteStorage
+
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}", protector)
+    assert isinstance(store, SQLiteStorage)
+    real = store._fsync_wal
+    gate, in_fsync = threading.Event(), threading.Event()
+
+    def fsync() -> None:
+        in_fsync.set()
+        assert gate.wait(60)
+        real()
+
+    store.insert(record("old"))
+    monkeypatch.setattr(store, "_fsync_wal", fsync)
+    returned: list[str] = []
+    writer = threading.Thread(target=lambda: store.insert(record("new", index=[IndexEntry("Name", "n")])))
+    writer.start()
+    assert in_fsync.wait(60)
+    assert "new" in store._pending
+
+    old_read = threading.Event()
+
+    def read() -> None:
+        assert store.load("old") is not None  # not pending: no wait
+        returned.append("old")
+        old_read.set()
+        assert store.locate(LocateQuery([Condition("Name", "n")])) == ["new"]
+        returned.append("locate")
+        assert store.load("new") is not None
+        returned.append("new")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert old_read.wait(60)
+    reader.join(0.2)
+    assert returned == ["old"]  # still held: the fsync has not finished (a slow run only passes)
+    gate.set()
+    writer.join(60)
+    reader.join(60)
+    assert returned == ["old", "locate", "new"]
+    assert not store._pending
+    store.close()
