@@ -311,8 +311,9 @@ class Context:
         self.touched.append(uid)
         return ManagedObject(rec, attrs)
 
-    def save(self, obj: ManagedObject, *, changed: bool = True) -> None:
-        """Write back; ``changed`` sets Last Change Date (SPEC-1.4 §3.38)."""
+    def save(self, obj: ManagedObject, *, changed: bool = True, durable: bool = True) -> None:
+        """Write back; ``changed`` sets Last Change Date (SPEC-1.4 §3.38); ``durable=False``
+        only for writes whose loss in a crash is harmless (Storage.update)."""
         if changed:
             obj.attrs.set("Last Change Date", date(Tag.LAST_CHANGE_DATE, self.now))
         # SPEC-1.4 §3.49 / §3.51: Always Sensitive stays True only while Sensitive has always been
@@ -326,7 +327,7 @@ class Context:
             obj.attrs.set("State", enum(Tag.STATE, obj.rec.state))
         obj.rec.attributes = obj.attrs.to_bytes()
         obj.rec.index = index_rows(obj.attrs)
-        self.store.update(obj.rec)
+        self.store.update(obj.rec, durable=durable)
 
     # ---- attributes in and out ----
     def attr_in(self, item: Item) -> Attr:
