@@ -16,11 +16,16 @@ server as **Secret Data** of Secret Data Type **Password** (Key Format Opaque) i
   Object Type, then Get Attributes + Get for every key found, packed into batches of at most
   ``max_batch`` items (32 = what a Tape Library server must accept, TLP §2.3; a batch of
   independent items with explicit identifiers needs no ordering).
-- Rotation never leaves a drive without a retrievable key: register the new key, link old
-  and new (Link Replacement/Replaced Object, SPEC-1.4 §3.35), hand the new key to the drive,
-  and only then destroy the old one. A power cut at any point leaves at least the key the
-  drive currently accepts on the server; :meth:`SedKeys.keys_for` returns every candidate,
-  newest first, and the array tries them in that order.
+- Rotation never leaves a drive without a retrievable key. The server side of it is two
+  steps of this class, used by :meth:`SedKeys.rotate` and by the firmware hook
+  (``firmware_hooks.rotate``, which adds the drive steps) alike:
+  :meth:`SedKeys.register` with ``replaces`` (Register, then Link new -> Replaced Object old
+  and old -> Replacement Object new, SPEC-1.4 §3.35), and, once the drive holds the new key,
+  :meth:`SedKeys.retire` (destroy the others). A power cut at any point leaves at least the
+  key the drive currently accepts on the server; :meth:`SedKeys.keys_for` returns every
+  candidate, newest first, and the array tries them in that order.
+- "No such object" is Item Not Found from a 1.x server and Object Not Found (0x37) from a
+  2.x one: both mean the same here (:func:`not_found_errors`).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from agent.client import Client
+    from agent.errors import KmipError
     from agent.model import Attribute
     from agent.protocol import BatchResult
 
@@ -140,6 +146,7 @@ class SedKeys:
         *,
         name: str | None = None,
         attributes: Sequence[Attribute] = (),
+        replaces: str | None = None,
         deadline: float | None = None,
     ) -> str:
         """Register ``key`` as the drive's authentication key; returns its Unique Identifier.
@@ -147,6 +154,8 @@ class SedKeys:
         SASED-M-2-14/21: Locate{Name, Object Type Secret Data} must find nothing (else
         ``agent.errors.ObjectAlreadyExists``), then Register Secret Data (Password, Opaque) with
         attributes Object Group, drive identity, ``attributes`` (x-...), Name.
+        With ``replaces`` (the uid of the key this one succeeds, first step of a rotation) the
+        two are then linked, see :meth:`link_replacement`.
         """
         from agent.errors import ObjectAlreadyExists
         from agent.model import Attribute, Name
@@ -168,7 +177,38 @@ class SedKeys:
         attrs += [*attributes, Attribute("Name", Name(chosen))]
         remaining = max(0.001, end - _now())
         answer = await self.client.register_secret(key, attrs, deadline=remaining)
-        return str(answer.unique_identifier)
+        uid = str(answer.unique_identifier)
+        if replaces is not None:
+            await self.link_replacement(uid, replaces, deadline=max(0.001, end - _now()))
+        return uid
+
+    async def link_replacement(self, new_uid: str, old_uid: str, *, deadline: float | None = None) -> None:
+        """Link a new key to the one it replaces (SPEC-1.4 §3.35), one batch of two Add Attribute:
+        new -> Link(Replaced Object, old), old -> Link(Replacement Object, new).
+
+        The new key's link is required (it orders the keys at boot, :func:`_newest_first`); the
+        old key's may fail only because that key is gone (destroyed or removed meanwhile)."""
+        from agent.errors import ObjectDestroyed
+        from agent.model import AddAttributeRequest, Attribute, Link
+        from agent.spec import BatchErrorContinuationOption, LinkType
+
+        results = await self.client.batch_results(
+            AddAttributeRequest(
+                unique_identifier=new_uid,
+                attribute=Attribute("Link", Link(LinkType.REPLACED_OBJECT_LINK, old_uid)),
+            ),
+            AddAttributeRequest(
+                unique_identifier=old_uid,
+                attribute=Attribute("Link", Link(LinkType.REPLACEMENT_OBJECT_LINK, new_uid)),
+            ),
+            order=False,
+            continuation=BatchErrorContinuationOption.CONTINUE,
+            deadline=deadline,
+        )
+        results[0].value()
+        error = results[1].error()
+        if error is not None and not isinstance(error, (*not_found_errors(), ObjectDestroyed)):
+            raise error
 
     # -- boot (SASED-M-3) ---------------------------------------------------------------------
 
@@ -199,7 +239,8 @@ class SedKeys:
 
     async def keys_for(self, drive: Drive, *, deadline: float | None = None) -> list[SedKey]:
         """The drive's keys, newest first (more than one only after an interrupted rotation).
-        Raises ``agent.errors.ItemNotFound`` when there is none."""
+        Raises ``agent.errors.ItemNotFound`` when there is none (or, when every key found vanished
+        before its Get, the server's own error: Item/Object Not Found, Object Destroyed)."""
         from agent.errors import ItemNotFound
         from agent.model import Attribute
         from agent.spec import ObjectType
@@ -287,34 +328,20 @@ class SedKeys:
     ) -> str:
         """Replace the drive's authentication key; returns the new key's Unique Identifier.
 
-        1. register the new key (the old one stays retrievable);
-        2. link them: new -> Replaced Object old, old -> Replacement Object new;
-        3. ``apply(old_key, new_key)`` sets the new key on the drive (if given);
-        4. only then destroy the old key(s).
-        A power cut before 4 leaves both keys, the new one first in :meth:`keys_for`.
+        1. :meth:`register` the new key with ``replaces`` = the newest current key: Register,
+           then Link new -> Replaced Object old, old -> Replacement Object new (the old key
+           stays retrievable);
+        2. ``apply(old_key, new_key)`` sets the new key on the drive (if given);
+        3. only then :meth:`retire` the old key(s).
+        A power cut before 3 leaves both keys, the new one first in :meth:`keys_for`.
+        ``firmware_hooks.rotate`` runs the same server steps around its own drive steps.
         """
-        from agent.errors import ItemNotFound
-        from agent.model import AddAttributeRequest, Attribute, Link
-        from agent.spec import LinkType
-
         try:
             current = await self.keys_for(drive, deadline=deadline)
-        except ItemNotFound:
+        except not_found_errors():
             current = []
         old = current[0] if current else None
-        links = [Attribute("Link", Link(LinkType.REPLACED_OBJECT_LINK, old.uid))] if old else []
-        new_uid = await self.register(drive, new_key, deadline=deadline)
-        if old is not None:
-            # Link on the new key (SPEC-1.4 §3.35): one Add Attribute each way, one batch
-            await self.client.batch(
-                AddAttributeRequest(unique_identifier=new_uid, attribute=links[0]),
-                AddAttributeRequest(
-                    unique_identifier=old.uid,
-                    attribute=Attribute("Link", Link(LinkType.REPLACEMENT_OBJECT_LINK, new_uid)),
-                ),
-                order=True,
-                deadline=deadline,
-            )
+        new_uid = await self.register(drive, new_key, replaces=old.uid if old else None, deadline=deadline)
         if apply is not None:
             await apply(old.key if old else None, new_key)
         await self.retire(drive, keep_uid=new_uid, deadline=deadline)
@@ -324,26 +351,39 @@ class SedKeys:
         """Destroy the drive's keys other than ``keep_uid``; returns how many were destroyed.
 
         Destroy is allowed on Pre-Active keys (SA-SED keys are never activated); an Active one
-        is first revoked (Cessation of Operation -> Deactivated, SPEC-1.4 §4.20, §3.22)."""
-        from agent.errors import ItemNotFound, PermissionDenied, WrongKeyLifecycleState
+        is first revoked (Cessation of Operation -> Deactivated, SPEC-1.4 §4.20, §3.22). A key
+        already gone (Item/Object Not Found, Object Destroyed) is not counted. Raises
+        ``ItemNotFound`` when ``keep_uid`` is not among the drive's keys."""
+        from agent.errors import ItemNotFound, ObjectDestroyed, PermissionDenied, WrongKeyLifecycleState
 
         try:
             keys = await self.keys_for(drive, deadline=deadline)
-        except ItemNotFound:
-            return 0
+        except not_found_errors():
+            keys = []
         if keep_uid not in {k.uid for k in keys}:
             raise ItemNotFound("the key to keep is not among the drive's keys")
+        gone: tuple[type[KmipError], ...] = (*not_found_errors(), ObjectDestroyed)
         count = 0
         for k in keys:
             if k.uid == keep_uid:
                 continue
             try:
-                await self.client.destroy(k.uid, deadline=deadline)
-            except (PermissionDenied, WrongKeyLifecycleState):
-                await self.client.revoke(k.uid, deadline=deadline)
-                await self.client.destroy(k.uid, deadline=deadline)
+                try:
+                    await self.client.destroy(k.uid, deadline=deadline)
+                except (PermissionDenied, WrongKeyLifecycleState):
+                    await self.client.revoke(k.uid, deadline=deadline)
+                    await self.client.destroy(k.uid, deadline=deadline)
+            except gone:
+                continue  # retired meanwhile (another rotation, an administrator)
             count += 1
         return count
+
+
+def not_found_errors() -> tuple[type[KmipError], ...]:
+    """The errors meaning "no such object": 1.x Item Not Found, 2.x Object Not Found (0x37)."""
+    from agent.errors import ItemNotFound, ObjectNotFound
+
+    return (ItemNotFound, ObjectNotFound)
 
 
 def _locate(*attributes: Attribute) -> Any:
@@ -370,4 +410,4 @@ def _newest_first(keys: Sequence[SedKey]) -> list[SedKey]:
     return sorted(keys, key=rank, reverse=True)
 
 
-__all__ = ["IDENTITY_ATTRIBUTE", "IDENTITY_NAMESPACE", "Drive", "SedKey", "SedKeys"]
+__all__ = ["IDENTITY_ATTRIBUTE", "IDENTITY_NAMESPACE", "Drive", "SedKey", "SedKeys", "not_found_errors"]

@@ -3,11 +3,13 @@
 - :class:`AgentTapeSource` - ``agent.tape.TapeKeys``: Create + Get (TL-M-2) for a blank
   cartridge, Locate by ASI + Get (TL-M-3) for a written one.
 - :class:`AgentSedSource` - ``agent.sed.SedKeys``: Register Secret Data in the array's Object
-  Group (SASED-M-2), the drive's keys newest first (SASED-M-3), retire after rotation.
+  Group (SASED-M-2; with ``replaces``, linked to the key it replaces), the drive's keys newest
+  first (SASED-M-3), retire after rotation: the rotation's server steps are SedKeys' own.
 
-Errors are mapped to the hooks' three answers: ``ItemNotFound`` -> KeyNotFound,
-``ObjectDestroyed`` -> KeyDestroyed, transport failures (refused, TLS, timeout, lost
-connection) -> ServerUnavailable. The server's Locate does not find destroyed objects, so a
+Errors are mapped to the hooks' three answers: Item Not Found (1.x) and Object Not Found
+(2.x, Result Reason 0x37) -> KeyNotFound, ``ObjectDestroyed`` -> KeyDestroyed, transport
+failures (refused, TLS, timeout, lost connection) -> ServerUnavailable; any other refusal
+-> ``KeyRefused``. The server's Locate does not find destroyed objects, so a
 crypto-shredded cartridge is first answered "not found"; the tape source then asks once more
 with the Storage Status Mask for destroyed objects (KMIP 2.x) to report "destroyed".
 
@@ -28,12 +30,20 @@ from typing import Any
 
 from agent import sync
 from agent.config import AgentConfig
-from agent.errors import ItemNotFound, KmipError, ObjectDestroyed
-from agent.sed import Drive
+from agent.errors import KmipError, ObjectDestroyed
+from agent.sed import Drive, not_found_errors
+from agent.spec import LinkType
 from agent.tape import AmbiguousKey, Cartridge, application_data
 from firmware_hooks.sources import FetchedKey, KeyDestroyed, KeyNotFound, KeySourceError, ServerUnavailable
 
-__all__ = ["AgentSedSource", "AgentTapeSource", "sed_sources_from_config", "tape_source_from_config"]
+__all__ = [
+    "AgentSedSource",
+    "AgentTapeSource",
+    "KeyRefused",
+    "sed_source_from_config",
+    "sed_sources_from_config",
+    "tape_source_from_config",
+]
 
 
 class KeyRefused(KeySourceError):
@@ -46,7 +56,7 @@ class KeyRefused(KeySourceError):
 def _mapped(server: str) -> Iterator[None]:
     try:
         yield
-    except ItemNotFound as exc:
+    except not_found_errors() as exc:  # Item Not Found (1.x) / Object Not Found (2.x)
         raise KeyNotFound(str(exc)) from exc
     except ObjectDestroyed as exc:
         raise KeyDestroyed(str(exc)) from exc
@@ -126,9 +136,9 @@ class AgentSedSource:
                 keys = self._groups[group] = sync.SedKeys(self.client, group, **self._options)
             return keys
 
-    def register_auth_key(self, group: str, drive_id: str, key: bytes) -> str:
+    def register_auth_key(self, group: str, drive_id: str, key: bytes, *, replaces: str | None = None) -> str:
         with _mapped(self.name):
-            return self._keys(group).register(Drive(serial=drive_id), key)
+            return self._keys(group).register(Drive(serial=drive_id), key, replaces=replaces)
 
     def register(self, group: str, drive_id: str, key: bytes) -> None:
         """``simulators.array.AuthKeyRegistry``."""
@@ -167,6 +177,18 @@ class AgentSedSource:
         with _mapped(self.name):
             self.client.destroy(uid)
 
+    def links(self, uid: str) -> list[tuple[LinkType, str]]:
+        """The object's Link attributes as (Link Type, Linked Object Identifier) (Get Attributes)."""
+        from agent.model import Link
+
+        with _mapped(self.name):
+            found = self.client.get_attributes(uid, ["Link"])
+        return [
+            (LinkType(a.value.link_type), str(a.value.linked_object_identifier))
+            for a in found.attributes
+            if isinstance(a.value, Link)
+        ]
+
 
 def _config(path: Path) -> AgentConfig:
     """The agent's part of a hook configuration: every section but ``[boot]`` (which the
@@ -191,6 +213,15 @@ def sed_sources_from_config(path: Path) -> Sequence[AgentSedSource]:
         AgentSedSource(sync.Client.from_config(replace(config, servers=(address,))), name=address)
         for address in config.servers
     ]
+
+
+def sed_source_from_config(path: Path) -> AgentSedSource:
+    """One client over every configured server (the agent fails over by itself, and never
+    resends a Register whose outcome is unknown): what a rotation, which writes, uses."""
+    config = _config(path)
+    if not config.servers:
+        raise ServerUnavailable("no [server] addresses configured")
+    return AgentSedSource(sync.Client.from_config(config))
 
 
 def tape_source_from_config(path: Path) -> AgentTapeSource:

@@ -3,21 +3,27 @@
 ::
 
     keyshelf-hook boot-unlock --config /etc/keyshelf/hook.toml [--json] [--deadline S]
+    keyshelf-hook rotate --config FILE [--group G] [--json]
     keyshelf-hook tape-load --config FILE --barcode ABC123L8 (--blank | --kad U_HEX:A_HEX)
                             [--key-out PATH] [--json]
 
 boot-unlock unlocks every ``[[boot.drive]]`` with ``sedutil-cli`` (see
 ``firmware_hooks.devices``) and prints one line per drive (or a JSON report).
+rotate gives every ``[[boot.drive]]`` a new authentication key (``firmware_hooks.rotate``:
+register + link on the server, change the key on the drive with ``sedutil-cli``, retire the
+old key), in the Object Group ``--group`` (default: ``[boot] group``); one line per drive
+(or a JSON report). Safe to interrupt and to run again: it finishes an interrupted rotation.
 tape-load prints the key's identifier and the KAD to write; the key itself goes only to
 ``--key-out`` (a new file, mode 0600), never to stdout or a log.
 
-Exit status (both commands):
+Exit status (every command):
 
 ==  ==========================================================================
-0   everything done: every drive unlocked / the key delivered
-1   partial: some drives unlocked, some not (each is reported)
+0   everything done: every drive unlocked / rotated, the key delivered
+1   partial: some drives unlocked / rotated, some not (each is reported)
 2   usage or configuration error
-3   nothing unlocked / no key: keys missing, destroyed or refused by the drives
+3   nothing unlocked / rotated / no key: keys missing, destroyed or refused
+    (by the server or the drives)
 4   no key server reachable (after retries and failover)
 ==  ==========================================================================
 """
@@ -34,6 +40,7 @@ from pathlib import Path
 from firmware_hooks.boot_unlock import DriveOutcome, boot_unlock
 from firmware_hooks.config import ConfigError, load_boot_config
 from firmware_hooks.devices import SedutilDrive
+from firmware_hooks.rotate import rotate_auth_keys
 from firmware_hooks.sources import KeySourceError, SedKeySource, TapeKeySource
 from firmware_hooks.tape_load import TapeLoadHook
 from simulators.cartridge import Kad, parse_barcode
@@ -48,6 +55,7 @@ EXIT_NONE = 3
 EXIT_UNAVAILABLE = 4
 
 SedFactory = Callable[[Path], Sequence[SedKeySource]]
+RotateFactory = Callable[[Path], SedKeySource]
 TapeFactory = Callable[[Path], TapeKeySource]
 
 
@@ -55,6 +63,12 @@ def _agent_sed_sources(path: Path) -> Sequence[SedKeySource]:
     from firmware_hooks.agent_source import sed_sources_from_config
 
     return sed_sources_from_config(path)
+
+
+def _agent_rotate_source(path: Path) -> SedKeySource:
+    from firmware_hooks.agent_source import sed_source_from_config
+
+    return sed_source_from_config(path)
 
 
 def _agent_tape_source(path: Path) -> TapeKeySource:
@@ -70,6 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--config", type=Path, required=True)
     b.add_argument("--json", action="store_true", help="print the report as JSON")
     b.add_argument("--deadline", type=float, help="override [boot] deadline (seconds)")
+    r = sub.add_parser("rotate", help="give every configured self-encrypting drive a new key")
+    r.add_argument("--config", type=Path, required=True)
+    r.add_argument("--group", help="the array's Object Group (default: [boot] group)")
+    r.add_argument("--json", action="store_true", help="print the report as JSON")
     t = sub.add_parser("tape-load", help="fetch (or create) the key of a loaded cartridge")
     t.add_argument("--config", type=Path, required=True)
     t.add_argument("--barcode", required=True)
@@ -109,6 +127,35 @@ def _boot(args: argparse.Namespace, sed_factory: SedFactory) -> int:
     if report.unlocked:
         return EXIT_PARTIAL
     if all(d.outcome is DriveOutcome.SERVER_UNAVAILABLE for d in report.drives):
+        return EXIT_UNAVAILABLE
+    return EXIT_NONE
+
+
+def _rotate(args: argparse.Namespace, rotate_factory: RotateFactory) -> int:
+    config = load_boot_config(args.config)
+    if not config.drives:
+        raise ConfigError("no [[boot.drive]] configured")
+    if args.group is not None and not args.group:
+        raise ConfigError("--group is empty")
+    group = args.group or config.group
+    source = rotate_factory(args.config)
+    targets = [SedutilDrive(d.device, d.id, sedutil=config.sedutil) for d in config.drives]
+    report = rotate_auth_keys(targets, source, group=group)
+    if args.json:
+        print(report.to_json())
+    else:
+        for d in report.drives:
+            if d.ok:
+                stale = " (finished an interrupted rotation)" if d.stale else ""
+                print(f"{d.drive_id}: rotated, key {d.new_uid} replaces {d.replaced}{stale}")
+            else:
+                print(f"{d.drive_id}: {d.outcome}")
+        print(f"rotate: {len(report.rotated)}/{len(report.drives)} rotated in group {group}")
+    if report.ok:
+        return EXIT_OK
+    if report.rotated:
+        return EXIT_PARTIAL
+    if all(d.outcome == "server-unavailable" for d in report.drives):
         return EXIT_UNAVAILABLE
     return EXIT_NONE
 
@@ -167,6 +214,7 @@ def main(
     *,
     sed_factory: SedFactory = _agent_sed_sources,
     tape_factory: TapeFactory = _agent_tape_source,
+    rotate_factory: RotateFactory = _agent_rotate_source,
 ) -> int:
     parser = _parser()
     try:
@@ -176,6 +224,8 @@ def main(
     try:
         if args.command == "boot-unlock":
             return _boot(args, sed_factory)
+        if args.command == "rotate":
+            return _rotate(args, rotate_factory)
         return _tape(args, tape_factory)
     except ConfigError as exc:
         print(f"keyshelf-hook: {exc}", file=sys.stderr)

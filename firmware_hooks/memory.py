@@ -1,8 +1,9 @@
 """An in-memory key server implementing both key-source protocols (tests, dry runs).
 
 It keeps the facts the real server keeps - one object per key, an ASI index for tape keys,
-an Object Group + drive name for SED keys, destroyed objects stay known as destroyed - so
-hook tests exercise the same decisions as against ``keyshelf-server``. :meth:`replica`
+an Object Group + drive name for SED keys, the Replaced/Replacement Object links a rotation
+adds (as ``agent.sed.SedKeys.register(replaces=...)`` does), destroyed objects stay known as
+destroyed - so hook tests exercise the same decisions as against ``keyshelf-server``. :meth:`replica`
 gives a second named view of the same store with its own availability switch (primary /
 secondary failover tests).
 """
@@ -15,6 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from agent.spec import LinkType
 from agent.tape import application_data
 from firmware_hooks.sources import FetchedKey, KeyDestroyed, KeyNotFound, ServerUnavailable
 
@@ -29,6 +31,7 @@ class _Object:
     index: str  # ASI application data, or "group\x1fdrive"
     barcode: str = ""
     destroyed: bool = False
+    links: list[tuple[LinkType, str]] = field(default_factory=list)  # Link attribute instances
 
 
 @dataclass
@@ -70,6 +73,10 @@ class MemoryKeyServer:
 
     def destroy(self, uid: str) -> None:
         self._store.objects[uid].destroyed = True
+
+    def links(self, uid: str) -> list[tuple[LinkType, str]]:
+        """The object's Link attributes as (Link Type, Linked Object Identifier)."""
+        return list(self._store.objects[uid].links)
 
     @property
     def ops(self) -> dict[str, int]:
@@ -116,10 +123,17 @@ class MemoryKeyServer:
         return FetchedKey(found[0].uid, found[0].key)
 
     # -- SedKeySource -------------------------------------------------------------------------
-    def register_auth_key(self, group: str, drive_id: str, key: bytes) -> str:
+    def register_auth_key(self, group: str, drive_id: str, key: bytes, *, replaces: str | None = None) -> str:
         self._enter("register")
         with self._store.lock:
-            return self._new("sed", f"{group}\x1f{drive_id}", bytes(key)).uid
+            new = self._new("sed", f"{group}\x1f{drive_id}", bytes(key))
+            if replaces is not None:  # SedKeys.link_replacement: the old key's side only if it is live
+                self._store.ops["link"] = self._store.ops.get("link", 0) + 1
+                new.links.append((LinkType.REPLACED_OBJECT_LINK, replaces))
+                old = self._store.objects.get(replaces)
+                if old is not None and not old.destroyed:
+                    old.links.append((LinkType.REPLACEMENT_OBJECT_LINK, new.uid))
+            return new.uid
 
     def register(self, group: str, drive_id: str, key: bytes) -> None:
         """``simulators.array.AuthKeyRegistry``."""
@@ -140,7 +154,10 @@ class MemoryKeyServer:
         self._enter("destroy")
         n = 0
         with self._store.lock:
-            for o in self._find("sed", f"{group}\x1f{drive_id}"):
+            found = self._find("sed", f"{group}\x1f{drive_id}")
+            if keep_uid not in {o.uid for o in found if not o.destroyed}:
+                raise KeyNotFound("the key to keep is not among the drive's keys")
+            for o in found:
                 if o.uid != keep_uid and not o.destroyed:
                     o.destroyed = True
                     n += 1

@@ -73,8 +73,10 @@ class SedKeySource(Protocol):
 
     name: str
 
-    def register_auth_key(self, group: str, drive_id: str, key: bytes) -> str:
-        """Register ``key`` for ``drive_id``; returns its Unique Identifier."""
+    def register_auth_key(self, group: str, drive_id: str, key: bytes, *, replaces: str | None = None) -> str:
+        """Register ``key`` for ``drive_id``; returns its Unique Identifier. With ``replaces``
+        (first step of a rotation, ``agent.sed.SedKeys.register``) the new key and the one it
+        replaces are linked: new -> Replaced Object, old -> Replacement Object (SPEC-1.4 §3.35)."""
         ...
 
     def auth_keys(self, group: str, drive_id: str) -> list[FetchedKey]:
@@ -83,5 +85,7 @@ class SedKeySource(Protocol):
         ...
 
     def retire_auth_keys(self, group: str, drive_id: str, keep_uid: str) -> int:
-        """Destroy the drive's keys other than ``keep_uid``; returns how many."""
+        """Destroy the drive's keys other than ``keep_uid`` (last step of a rotation,
+        ``agent.sed.SedKeys.retire``); returns how many. KeyNotFound if ``keep_uid`` is not
+        among the drive's live keys."""
         ...

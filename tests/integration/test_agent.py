@@ -22,6 +22,7 @@ from agent.model import (
     CreateRequest,
     GetAttributesRequest,
     GetRequest,
+    Link,
     SecretData,
     SymmetricKey,
 )
@@ -29,6 +30,7 @@ from agent.sed import Drive, SedKeys
 from agent.spec import (
     CryptographicAlgorithm,
     CryptographicUsageMask,
+    LinkType,
     ObjectType,
     RevocationReasonCode,
     State,
@@ -233,6 +235,43 @@ async def test_sed_rotation_keeps_a_retrievable_key(pki: Pki, kmip_server: Serve
         assert first != second
         with pytest.raises(errors.KmipError):
             await kmip.get(first)  # destroyed
+        # the links are on the server (SPEC-1.4 §3.35), the destroyed key's metadata included
+        assert await links_of(kmip, second) == [(LinkType.REPLACED_OBJECT_LINK, first)]
+        assert await links_of(kmip, first) == [(LinkType.REPLACEMENT_OBJECT_LINK, second)]
+
+
+async def links_of(kmip: Client, uid: str) -> list[tuple[LinkType, str]]:
+    found = await kmip.get_attributes(uid, ["Link"])
+    return [
+        (a.value.link_type, str(a.value.linked_object_identifier))
+        for a in found.attributes
+        if isinstance(a.value, Link)
+    ]
+
+
+@pytest.mark.parametrize("version", ["1.4", "2.1"])
+def test_sed_source_missing_key_is_not_found_in_1x_and_2x(
+    pki: Pki, kmip_server: ServerThread, version: str
+) -> None:
+    """1.x answers Item Not Found, 2.x Object Not Found (0x37): the hook hears "key missing"."""
+    from firmware_hooks.agent_source import AgentSedSource
+    from firmware_hooks.sources import KeyNotFound
+
+    cert, key = pki.paths["client-a"]
+    with sync.Client([f"127.0.0.1:{kmip_server.port}"], cert, key, pki.ca, version, deadline=10.0) as client:
+        with pytest.raises(not_found()) as raw:
+            client.destroy("no-such-key")
+        expected = errors.ObjectNotFound if version == "2.1" else errors.ItemNotFound
+        assert type(raw.value) is expected
+        source = AgentSedSource(client)
+        with pytest.raises(KeyNotFound):
+            source.destroy("no-such-key")
+        with pytest.raises(KeyNotFound):
+            source.auth_keys("array-nf", "never-registered")
+        uid = source.register_auth_key("array-nf", "NF-1", b"\x05" * 32)
+        with pytest.raises(KeyNotFound):
+            source.retire_auth_keys("array-nf", "NF-1", "no-such-key")
+        assert source.retire_auth_keys("array-nf", "NF-1", uid) == 0
 
 
 def test_blocking_facade(pki: Pki, kmip_server: ServerThread) -> None:

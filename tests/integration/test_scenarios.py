@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from agent.spec import LinkType
 from firmware_hooks.boot_unlock import DriveOutcome
 from firmware_hooks.memory import MemoryKeyServer
 from firmware_hooks.scenarios import (
@@ -192,6 +193,12 @@ def test_scenario_5_rotation_across_power_cut(backend: Backend, step: str) -> No
     assert done is not None and len(done.rotated) == 8
     final = boot(array, [backend.primary])
     assert final.ok and not any(r.stale for r in final.drives)
+    # the server holds the links of the last rotation (SPEC-1.4 §3.35), both ways
+    for d in done.drives:
+        (key,) = backend.primary.auth_keys(array.group, d.drive_id)
+        assert key.uid == d.new_uid and d.replaced not in (None, d.new_uid)
+        assert backend.primary.links(d.new_uid) == [(LinkType.REPLACED_OBJECT_LINK, d.replaced)]
+        assert (LinkType.REPLACEMENT_OBJECT_LINK, d.new_uid) in backend.primary.links(d.replaced)
 
 
 def test_scenario_6_small_fleet(backend: Backend) -> None:
@@ -202,20 +209,56 @@ def test_scenario_6_small_fleet(backend: Backend) -> None:
     assert figures["cartridge_keys_per_s"] > 0 and figures["boot_unlock_s"] >= 0
 
 
-def test_keyshelf_hook_shell_entry_points_against_server(kmip_server: Any, pki: Any, tmp_path: Any) -> None:
-    """``keyshelf-hook boot-unlock`` / ``tape-load`` as an initramfs script would run them:
-    separate processes, a TOML config, a (fake) sedutil-cli on PATH, the real server."""
-    import json
+@dataclass
+class HookShell:
+    """``keyshelf-hook`` as an initramfs script runs it: a separate process, a TOML config,
+    a fake sedutil-cli on PATH (tests.unit.test_hooks_sedutil), the real server."""
+
+    root: Any
+    config: Any
+    env: dict[str, str]
+    tool: Any
+    hook: str
+    group: str
+    devices: dict[str, str]
+
+    def run(self, *args: str) -> Any:
+        import subprocess
+
+        return subprocess.run(
+            [self.hook, *args], env=self.env, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    def own(self, source: Any) -> dict[str, bytes]:
+        """Take ownership of every drive with a key registered through ``source``."""
+        import subprocess
+
+        from firmware_hooks.devices import SedutilDrive
+
+        def local(args: Any, timeout: float) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                list(args), env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+            )
+
+        keys = {}
+        for i, (drive_id, dev) in enumerate(self.devices.items()):
+            keys[drive_id] = bytes([i + 1]) * 32
+            source.register_auth_key(self.group, drive_id, keys[drive_id])
+            assert (
+                SedutilDrive(dev, sedutil=str(self.tool), runner=local).take_ownership(keys[drive_id]).value
+                == "ok"
+            )
+        return keys
+
+
+@pytest.fixture
+def hook_shell(kmip_server: Any, pki: Any, tmp_path: Any) -> HookShell:
     import os
     import shutil
     import stat
-    import subprocess
     import sys
     from pathlib import Path
 
-    from agent import sync
-    from firmware_hooks.agent_source import AgentSedSource
-    from firmware_hooks.devices import SedutilDrive
     from tests.integration.conftest import HOST
     from tests.unit.test_hooks_sedutil import FAKE
 
@@ -243,37 +286,41 @@ def test_keyshelf_hook_shell_entry_points_against_server(kmip_server: Any, pki: 
         '[boot]\ngroup = "rack-7"\ndeadline = 30\nretries = 1\nbackoff = 0\n'
         + "".join(f'\n[[boot.drive]]\nid = "{i}"\ndevice = "{d}"\n' for i, d in devices.items())
     )
-    with sync.Client([f"{HOST}:{kmip_server.port}"], cert=cert, key=key, ca=pki.ca) as client:
+    return HookShell(root, config, env, tool, hook, "rack-7", devices)
+
+
+def sed_client(kmip_server: Any, pki: Any) -> Any:
+    from agent import sync
+    from tests.integration.conftest import HOST
+
+    cert, key = pki.paths["client-a"]
+    return sync.Client([f"{HOST}:{kmip_server.port}"], cert=cert, key=key, ca=pki.ca)
+
+
+def test_keyshelf_hook_shell_entry_points_against_server(
+    kmip_server: Any, pki: Any, hook_shell: HookShell
+) -> None:
+    """``keyshelf-hook boot-unlock`` / ``tape-load`` as separate processes against the server."""
+    import json
+
+    from firmware_hooks.agent_source import AgentSedSource
+
+    config, run = hook_shell.config, hook_shell.run
+    with sed_client(kmip_server, pki) as client:
         source = AgentSedSource(client)
-        uids = {}
-
-        def local(args: Any, timeout: float) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                list(args), env=env, capture_output=True, text=True, timeout=timeout, check=False
-            )
-
-        for i, (drive_id, dev) in enumerate(devices.items()):
-            k = bytes([i + 1]) * 32
-            uids[drive_id] = source.register_auth_key("rack-7", drive_id, k)
-            owner = SedutilDrive(dev, sedutil=str(tool), runner=local)
-            assert owner.take_ownership(k).value == "ok"
-
-        def run(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [hook, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-            )
+        keys = hook_shell.own(source)
 
         done = run("boot-unlock", "--config", str(config), "--json")
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)
         assert report["unlocked"] == 3 and {d["outcome"] for d in report["drives"]} == {"unlocked"}
 
-        source.destroy(uids["SED-b"])
+        source.destroy(source.auth_keys(hook_shell.group, "SED-b")[0].uid)
         done = run("boot-unlock", "--config", str(config))
         assert done.returncode == 1
         assert "SED-b: key-destroyed" in done.stdout and "2/3 unlocked" in done.stdout
 
-        key_out = root / "tape.key"
+        key_out = hook_shell.root / "tape.key"
         done = run(
             "tape-load",
             "--config",
@@ -299,9 +346,48 @@ def test_keyshelf_hook_shell_entry_points_against_server(kmip_server: Any, pki: 
             f"{first['u_kad']}:{first['a_kad']}",
         )
         assert done.returncode == 0 and json.loads(done.stdout)["uid"] == first["uid"]
-        secrets = [key_out.read_bytes().hex()] + [(bytes([i + 1]) * 32).hex() for i in range(3)]
+        secrets = [key_out.read_bytes().hex()] + [k.hex() for k in keys.values()]
         assert not any(x in done.stdout + done.stderr for x in secrets)  # key material never printed
 
     kmip_server.stop()
     done = run("boot-unlock", "--config", str(config))
+    assert done.returncode == 4, done.stdout + done.stderr
+
+
+def test_keyshelf_hook_rotate_against_server(kmip_server: Any, pki: Any, hook_shell: HookShell) -> None:
+    """``keyshelf-hook rotate --config FILE --group G``: every drive moves to a fresh key, the
+    server holds the links and only the new keys, boot-unlock opens every drive with them."""
+    import json
+
+    from firmware_hooks.agent_source import AgentSedSource
+
+    config, run = hook_shell.config, hook_shell.run
+    hook_shell.group = "rack-9"  # not the file's [boot] group: --group chooses
+    with sed_client(kmip_server, pki) as client:
+        source = AgentSedSource(client)
+        keys = hook_shell.own(source)
+        before = {d: source.auth_keys("rack-9", d)[0].uid for d in hook_shell.devices}
+
+        done = run("rotate", "--config", str(config), "--group", "rack-9", "--json")
+        assert done.returncode == 0, done.stdout + done.stderr
+        report = json.loads(done.stdout)
+        assert (report["rotated"], report["failed"], report["retired"]) == (3, 0, 3)
+        for d in report["drives"]:
+            (new,) = source.auth_keys("rack-9", d["drive_id"])
+            assert (new.uid, d["replaced"]) == (d["new_uid"], before[d["drive_id"]])
+            assert new.key != keys[d["drive_id"]] and new.key.hex() not in done.stdout
+            assert source.links(new.uid) == [(LinkType.REPLACED_OBJECT_LINK, d["replaced"])]
+            assert source.links(d["replaced"]) == [(LinkType.REPLACEMENT_OBJECT_LINK, new.uid)]
+
+        done = run("boot-unlock", "--config", str(config))  # [boot] group rack-7: no keys there
+        assert done.returncode == 3 and "SED-a: key-missing" in done.stdout
+
+        source.destroy(source.auth_keys("rack-9", "SED-c")[0].uid)
+        done = run("rotate", "--config", str(config), "--group", "rack-9")
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "SED-c: destroyed" in done.stdout and "2/3 rotated in group rack-9" in done.stdout
+        assert run("rotate", "--config", str(config)).returncode == 3  # nothing in rack-7
+
+    kmip_server.stop()
+    done = run("rotate", "--config", str(config), "--group", "rack-9")
     assert done.returncode == 4, done.stdout + done.stderr

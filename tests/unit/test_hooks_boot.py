@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from agent.spec import LinkType
 from firmware_hooks.boot_unlock import BootReport, DriveOutcome, Failover, boot_unlock
 from firmware_hooks.devices import SimulatedSed, Unlock
 from firmware_hooks.memory import MemoryKeyServer
 from firmware_hooks.rotate import rotate_auth_keys
-from firmware_hooks.sources import ServerUnavailable
+from firmware_hooks.sources import KeyNotFound, ServerUnavailable
 from firmware_hooks.tape_load import TapeLoadHook
 from simulators.array import StorageArray
 from simulators.cartridge import Kad
@@ -196,6 +197,73 @@ def test_rotation_reports_server_down() -> None:
     primary.available = False
     report = rotate_auth_keys([SimulatedSed(array.drives[0])], primary, group=array.group)
     assert report.failed == {array.drives[0].serial: "server-unavailable"}
+    assert report.drives[0].step == "" and report.drives[0].new_uid is None
+
+
+def test_rotation_links_each_new_key_to_the_key_it_replaces() -> None:
+    """The in-memory source models the agent's server steps: Register, Link both ways, retire."""
+    array, primary, _ = array_with_keys(2)
+    group = array.group
+    before = {d.serial: primary.auth_keys(group, d.serial)[0].uid for d in array.drives}
+    targets = [SimulatedSed(d) for d in array.drives]
+    report = rotate_auth_keys(targets, primary, group=group, token_bytes=seeded_randbytes("n"))
+    assert report.ok and report.retired == 2 and primary.ops["link"] == 2
+    for d in report.drives:
+        assert (d.outcome, d.step, d.candidates, d.stale, d.retired) == ("rotated", "retired", 1, False, 1)
+        assert d.replaced == before[d.drive_id] and d.new_uid is not None
+        assert [k.uid for k in primary.auth_keys(group, d.drive_id)] == [d.new_uid]
+        assert primary.links(d.new_uid) == [(LinkType.REPLACED_OBJECT_LINK, before[d.drive_id])]
+        assert primary.links(before[d.drive_id]) == [(LinkType.REPLACEMENT_OBJECT_LINK, d.new_uid)]
+    assert '"replaced"' in report.to_json()
+
+
+def test_rotation_finishes_an_interrupted_one_and_chains_the_links() -> None:
+    array, primary, _ = array_with_keys(1)
+    drive_id, group = array.drives[0].serial, array.group
+    (first,) = primary.auth_keys(group, drive_id)
+
+    class PowerCut(Exception):
+        pass
+
+    def cut(step: str, drive_id: str) -> None:
+        raise PowerCut
+
+    targets = [SimulatedSed(array.drives[0])]
+    with pytest.raises(PowerCut):  # registered and linked, the drive still on its first key
+        rotate_auth_keys(targets, primary, group=group, token_bytes=seeded_randbytes("x"), checkpoint=cut)
+    array.power_cycle()
+    unused = primary.auth_keys(group, drive_id)[0].uid
+    report = rotate_auth_keys(targets, primary, group=group, token_bytes=seeded_randbytes("y"))
+    (d,) = report.drives
+    assert d.ok and d.stale and d.candidates == 2 and d.retired == 2 and d.replaced == unused
+    assert primary.links(unused) == [
+        (LinkType.REPLACED_OBJECT_LINK, first.uid),
+        (LinkType.REPLACEMENT_OBJECT_LINK, d.new_uid),
+    ]
+    assert primary.live_objects("sed") == [d.new_uid]
+
+
+def test_rotation_drive_refusing_every_key_keeps_its_own() -> None:
+    array, primary, _ = array_with_keys(1)
+    drive_id, group = array.drives[0].serial, array.group
+    (own,) = primary.auth_keys(group, drive_id)
+    primary.destroy(own.uid)
+    primary.register_auth_key(group, drive_id, b"w" * 32)  # a key the drive does not take
+    report = rotate_auth_keys([SimulatedSed(array.drives[0])], primary, group=group)
+    (d,) = report.drives
+    assert (d.outcome, d.step, d.retired) == ("wrong-key", "registered", 0)
+    assert len(primary.auth_keys(group, drive_id)) == 2  # nothing retired: the drive decides
+    with pytest.raises(KeyNotFound):
+        primary.retire_auth_keys(group, drive_id, own.uid)  # only a live key of the drive is kept
+    primary.destroy(d.new_uid or "")
+    assert rotate_auth_keys([SimulatedSed(array.drives[0])], primary, group=group).failed == {
+        drive_id: "wrong-key"
+    }
+    for uid in primary.live_objects("sed"):
+        primary.destroy(uid)
+    assert rotate_auth_keys([SimulatedSed(array.drives[0])], primary, group=group).failed == {
+        drive_id: "destroyed"
+    }
 
 
 # -- tape load hook ------------------------------------------------------------------------------

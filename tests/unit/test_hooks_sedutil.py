@@ -216,3 +216,39 @@ def test_cli_tape_load_blank_then_written(tmp_path: Path, capsys: pytest.Capture
     assert "destroyed" in capsys.readouterr().err
     server.available = False
     assert main([*args, "--kad", kad], tape_factory=factory) == EXIT_UNAVAILABLE
+
+
+def test_cli_rotate_exit_codes(fake_sedutil: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    server = MemoryKeyServer("kms1")
+    devices = ["/dev/sda", "/dev/sdb"]
+    first = {}
+    for dev in devices:
+        key = dev.encode().ljust(32, b"0")
+        SedutilDrive(dev).take_ownership(key)
+        first[f"SED-{dev[-1]}"] = server.register_auth_key("rack", f"SED-{dev[-1]}", key)
+    config = write_config(fake_sedutil, devices, group="unused")
+
+    def factory(path: Path) -> MemoryKeyServer:
+        return server
+
+    def rotate(*extra: str) -> int:
+        return main(["rotate", "--config", str(config), "--group", "rack", *extra], rotate_factory=factory)
+
+    assert rotate() == EXIT_OK
+    out = capsys.readouterr().out
+    assert "2/2 rotated in group rack" in out
+    for drive_id, old in first.items():
+        (new,) = server.auth_keys("rack", drive_id)
+        assert f"{drive_id}: rotated, key {new.uid} replaces {old}" in out
+        assert SedutilDrive(f"/dev/sd{drive_id[-1]}").unlock(new.key) is Unlock.OK  # the drive took it
+        assert new.key.hex() not in out  # key material never printed
+    server.destroy(server.auth_keys("rack", "SED-b")[0].uid)
+    assert rotate("--json") == EXIT_PARTIAL
+    report = json.loads(capsys.readouterr().out)
+    assert report["rotated"] == 1 and report["drives"][1]["outcome"] == "destroyed"
+    assert main(["rotate", "--config", str(config)], rotate_factory=factory) == EXIT_NONE  # [boot] group
+    assert "SED-a: not-found" in capsys.readouterr().out
+    server.available = False
+    assert rotate() == EXIT_UNAVAILABLE
+    assert rotate("--group", "") == EXIT_USAGE
+    assert main(["rotate", "--config", str(fake_sedutil / "missing.toml")]) == EXIT_USAGE

@@ -31,14 +31,23 @@ from agent.model import (
     GetResponse,
     KeyBlock,
     KeyValue,
+    Link,
     LocateRequest,
     LocateResponse,
     RegisterResponse,
     SecretData,
 )
 from agent.protocol import BatchResult
-from agent.sed import Drive, SedKey, SedKeys, _newest_first
-from agent.spec import KeyFormatType, ObjectType, Operation, ResultReason, ResultStatus, SecretDataType
+from agent.sed import Drive, SedKey, SedKeys, _newest_first, not_found_errors
+from agent.spec import (
+    KeyFormatType,
+    LinkType,
+    ObjectType,
+    Operation,
+    ResultReason,
+    ResultStatus,
+    SecretDataType,
+)
 
 
 def test_drive_identity() -> None:
@@ -109,6 +118,7 @@ class FakeKmip:
     """Just enough KMIP for SedKeys, with a power cut before the ``cut_at``-th change."""
 
     cut_at: int | None = None
+    not_found: ResultReason = ResultReason.ITEM_NOT_FOUND  # 2.x servers: OBJECT_NOT_FOUND (0x37)
     objects: dict[str, Obj] = field(default_factory=dict)
     changes: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -136,7 +146,7 @@ class FakeKmip:
             )
         obj = self.objects.get(str(p.unique_identifier))
         if obj is None:
-            return BatchResult(Operation.GET, ResultStatus.OPERATION_FAILED, ResultReason.ITEM_NOT_FOUND)
+            return BatchResult(Operation.GET, ResultStatus.OPERATION_FAILED, self.not_found)
         if isinstance(p, GetAttributesRequest):
             attrs = tuple(a for a in obj.attributes if a.name in p.attribute_names)
             return BatchResult(
@@ -252,3 +262,74 @@ async def test_boot_skips_a_key_that_vanished_after_the_locate() -> None:
     kmip.objects.clear()
     kmip.batch_results = real  # type: ignore[method-assign]
     assert await sed.unlock_keys() == {}
+
+
+def links_of(kmip: FakeKmip, uid: str) -> list[tuple[LinkType, str]]:
+    return [
+        (a.value.link_type, str(a.value.linked_object_identifier))
+        for a in kmip.objects[uid].attributes
+        if isinstance(a.value, Link)
+    ]
+
+
+async def test_rotation_links_new_and_old() -> None:
+    kmip = FakeKmip()
+    sed = SedKeys(kmip, "array")  # type: ignore[arg-type]
+    drive = Drive(serial="S1")
+    first = await sed.register(drive, b"\x01" * 32)
+    second = await sed.register(drive, b"\x02" * 32, replaces=first)  # the hook's first step
+    assert links_of(kmip, second) == [(LinkType.REPLACED_OBJECT_LINK, first)]
+    assert links_of(kmip, first) == [(LinkType.REPLACEMENT_OBJECT_LINK, second)]
+    assert [k.uid for k in await sed.keys_for(drive)] == [second, first]
+    assert (await sed.keys_for(drive))[0].replaces == first
+    assert await sed.retire(drive, keep_uid=second) == 1  # the hook's last step
+    third = await sed.rotate(drive, b"\x03" * 32)
+    assert links_of(kmip, third) == [(LinkType.REPLACED_OBJECT_LINK, second)]
+    assert [k.uid for k in await sed.keys_for(drive)] == [third]
+
+
+@pytest.mark.parametrize("reason", [ResultReason.ITEM_NOT_FOUND, ResultReason.OBJECT_NOT_FOUND])
+async def test_not_found_is_the_same_answer_from_1x_and_2x_servers(reason: ResultReason) -> None:
+    assert issubclass(type(errors.error_for(reason)), not_found_errors())
+    kmip = FakeKmip(not_found=reason)
+    sed = SedKeys(kmip, "array")  # type: ignore[arg-type]
+    drive = Drive(serial="S1")
+    old = await sed.register(drive, b"\x01" * 32)
+    # the old key vanishes between the Locate and its Get: the server's own "not found"
+    real = kmip.batch_results
+
+    async def racing(*payloads: Any, **kw: Any) -> tuple[BatchResult, ...]:
+        if any(isinstance(p, GetRequest) for p in payloads):
+            kmip.objects.pop(old, None)
+        return await real(*payloads, **kw)
+
+    kmip.batch_results = racing  # type: ignore[method-assign]
+    with pytest.raises(not_found_errors()):
+        await sed.keys_for(drive)
+    kmip.objects[old] = Obj(old, [], b"", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))  # back, for the Locate
+    kmip.objects[old].attributes = [Attribute("Object Group", "array"), sed.identity_attribute(drive)]
+    new = await sed.rotate(drive, b"\x02" * 32)  # no current key: a plain registration
+    kmip.batch_results = real  # type: ignore[method-assign]
+    assert [k.uid for k in await sed.keys_for(drive)] == [new]
+    # the key to replace is gone: the new key's link is still written, the old one's is not needed
+    newer = await sed.register(drive, b"\x03" * 32, replaces="gone")
+    assert links_of(kmip, newer) == [(LinkType.REPLACED_OBJECT_LINK, "gone")]
+
+
+@pytest.mark.parametrize("reason", [ResultReason.ITEM_NOT_FOUND, ResultReason.OBJECT_NOT_FOUND])
+async def test_retire_skips_a_key_already_gone(reason: ResultReason) -> None:
+    kmip = FakeKmip(not_found=reason)
+    sed = SedKeys(kmip, "array")  # type: ignore[arg-type]
+    drive = Drive(serial="S1")
+    old = await sed.register(drive, b"\x01" * 32)
+    new = await sed.register(drive, b"\x02" * 32, replaces=old)
+    real = kmip.destroy
+
+    async def raced(uid: str, **kw: Any) -> DestroyResponse:
+        kmip.objects.pop(uid)  # destroyed by someone else just before
+        return await real(uid, **kw)
+
+    kmip.destroy = raced  # type: ignore[method-assign]
+    assert await sed.retire(drive, keep_uid=new) == 0
+    with pytest.raises(errors.ItemNotFound):
+        await sed.retire(drive, keep_uid="not-this-drives")
