@@ -129,6 +129,14 @@ class Storage(Protocol):
         commits on normal exit and rolls everything back on an exception."""
         ...
 
+    def durability_scope(self) -> AbstractContextManager[None]:
+        """Scope (of this thread) whose transactions and writes return once committed, without
+        waiting for the disk; leaving it waits until every durable write committed inside it
+        is durable. Lets a caller release its own locks (the engine's Name lock) before that
+        wait, so that the fsync of one batch covers the next ones too. Nothing inside the
+        scope may be acknowledged to a client before it is left."""
+        ...
+
     def close(self) -> None:
         """Release files and connections. Idempotent."""
         ...

@@ -9,9 +9,10 @@ exercise the same wrap/unwrap path.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from profiles.keyprotect import KeyProtector
 from profiles.store.base import (
@@ -93,6 +94,9 @@ class MemoryStorage:
                 raise
             else:
                 self._snapshots.pop()
+
+    def durability_scope(self) -> AbstractContextManager[None]:
+        return contextlib.nullcontext()  # every write is done when it returns
 
     def close(self) -> None:
         with self._lock:

@@ -38,7 +38,8 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,8 @@ class _ThreadState:
     savepoints: set[int] = field(default_factory=set)  # scope levels that hold a savepoint
     durable_uids: list[str] = field(default_factory=list)  # durable writes of the open scope
     durable: bool = False  # the open scope made a write that must be synced before it returns
+    deferring: int = 0  # nesting of durability_scope()
+    owed: int = 0  # highest durable unit committed inside durability_scope(), not yet waited for
 
 
 class SQLiteStorage:
@@ -336,7 +339,7 @@ class SQLiteStorage:
                     raise
                 seq = self._commit((uid,), durable)
             if durable:
-                self._wait_synced(seq)
+                self._synced_or_owed(st, seq)
             return
         if not st.holds_writer:
             # First write of this scope: own the writer until the outermost scope ends, and
@@ -420,16 +423,28 @@ class SQLiteStorage:
     def update(self, rec: ObjectRecord, *, durable: bool = True) -> None:
         row = self._row(rec)
         with self._writing(rec.uid, durable) as con:
-            found = con.execute("SELECT id FROM objects WHERE uid = ?", (rec.uid,)).fetchone()
+            found = con.execute("SELECT id, index_rows FROM objects WHERE uid = ?", (rec.uid,)).fetchone()
             if found is None:
                 raise UnknownObject(f"object {rec.uid!r} does not exist")
+            obj, old_rows = found
             con.execute(
                 "UPDATE objects SET object_type = ?, owner = ?, state = ?, created = ?, archived = ?, "
                 "attributes = ?, material = ?, index_rows = ? WHERE uid = ?",
                 row,
             )
-            con.execute("DELETE FROM attr_index WHERE obj = ?", (found[0],))
-            self._insert_index(con, found[0], rec)
+            # Only the index rows that changed are rewritten (a Get clearing Fresh changes one):
+            # each row lives in three b-trees, and rewriting all of them dominated an update.
+            old = Counter((n, k, v) for n, k, v in json.loads(old_rows))
+            new = Counter((e.name, e.key, e.num) for e in rec.index)
+            con.executemany(
+                "DELETE FROM attr_index WHERE rowid = (SELECT rowid FROM attr_index "
+                "WHERE name = ? AND key = ? AND obj = ? AND num IS ? LIMIT 1)",
+                [(n, k, obj, v) for (n, k, v) in (old - new).elements()],
+            )
+            con.executemany(
+                "INSERT INTO attr_index(obj, name, key, num) VALUES (?, ?, ?, ?)",
+                [(obj, n, k, v) for (n, k, v) in (new - old).elements()],
+            )
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -463,13 +478,27 @@ class SQLiteStorage:
         )
 
     def locate(self, q: LocateQuery) -> list[str]:
-        sql, params = build_locate_sql(q)
+        sql, params = build_locate_sql(q, self._equality_sizes(q))
         if not sql:
             return []
         uids = [uid for (uid,) in self._reader().execute(sql, params)]
         if self._pending:
             self._read_barrier(uids)
         return uids
+
+    def _equality_sizes(self, q: LocateQuery) -> list[int] | None:
+        """With several equality conditions, how many index rows each has, counted up to
+        SIZE_PROBE_LIMIT (an index range walk each): Locate by ASI gives Application Namespace
+        (every tape key) and Application Data (one key); the smallest drives the query."""
+        if sum(c.key is not None for c in q.conditions) < 2:
+            return None
+        con = self._reader()
+        return [
+            SIZE_PROBE_LIMIT
+            if c.key is None
+            else con.execute(_SIZE_PROBE, (c.name, c.key, SIZE_PROBE_LIMIT)).fetchone()[0]
+            for c in q.conditions
+        ]
 
     def count(self) -> int:
         (n,) = self._reader().execute("SELECT count(*) FROM objects").fetchone()
@@ -510,6 +539,24 @@ class SQLiteStorage:
                     finally:
                         self._write_lock.release()
             if seq and st.durable:
+                self._synced_or_owed(st, seq)
+
+    def _synced_or_owed(self, st: _ThreadState, seq: int) -> None:
+        if st.deferring:
+            st.owed = max(st.owed, seq)
+        else:
+            self._wait_synced(seq)
+
+    @contextmanager
+    def durability_scope(self) -> Iterator[None]:
+        st = self._state()
+        st.deferring += 1
+        try:
+            yield
+        finally:
+            st.deferring -= 1
+            if not st.deferring and st.owed:
+                seq, st.owed = st.owed, 0
                 self._wait_synced(seq)
 
     def close(self) -> None:
@@ -530,6 +577,10 @@ class SQLiteStorage:
         if self._wal_fd is not None:
             os.close(self._wal_fd)
             self._wal_fd = None
+
+
+SIZE_PROBE_LIMIT = 64
+_SIZE_PROBE = "SELECT count(*) FROM (SELECT 1 FROM attr_index WHERE name = ? AND key = ? LIMIT ?)"
 
 
 def _selectivity(c: Condition) -> int:
@@ -556,19 +607,25 @@ def _condition_sql(c: Condition) -> tuple[str, list[object]]:
     return " AND ".join(sub), params
 
 
-def build_locate_sql(q: LocateQuery) -> tuple[str, list[object]]:
+def build_locate_sql(q: LocateQuery, sizes: Sequence[int] | None = None) -> tuple[str, list[object]]:
     """The SQL and parameters for a LocateQuery ("" when nothing can match).
 
     The equality conditions (or else the most selective one) drive the query: ``id IN (index
     lookups, intersected)``, rows then fetched by rowid; every other condition is an index probe
-    on (name, key, obj) / (name, num, obj) per candidate. When a condition drives, the column
-    filters are written ``+column`` so that the planner, which has no statistics on a fresh
-    database, cannot prefer a low-selectivity column index (state, type) over the lookup.
+    on (name, key, obj) / (name, num, obj) per candidate. ``sizes`` (index rows per condition,
+    in q.conditions' order, see SQLiteStorage._equality_sizes) narrows the drivers to the
+    smallest equality lookup: intersecting with a large one would read all of its rows.
+    When a condition drives, the column filters are written ``+column`` so that the planner,
+    which has no statistics on a fresh database, cannot prefer a low-selectivity column index
+    (state, type) over the lookup.
     """
     where: list[str] = []
     params: list[object] = []
     conditions = sorted(q.conditions, key=_selectivity)
     drivers = [c for c in conditions if c.key is not None] or conditions[:1]
+    if sizes is not None and len(drivers) > 1:
+        size = {id(c): n for c, n in zip(q.conditions, sizes, strict=True)}
+        drivers = [min(drivers, key=lambda c: size[id(c)])]
     probes = [c for c in conditions if all(c is not d for d in drivers)]
     if drivers:
         # Equality lookups are intersected on the covering (name, key, obj) index before any

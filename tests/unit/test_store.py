@@ -638,3 +638,68 @@ def test_read_barrier_holds_objects_until_synced(
     assert returned == ["old", "locate", "new"]
     assert not store._pending
     store.close()
+
+
+@needs_sqlite
+def test_durability_scope_defers_the_wait_to_its_exit(
+    tmp_path: Path, protector: KeyProtector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside durability_scope() writes and transactions return once committed; the scope's
+    exit returns only once all of them are synced."""
+    from profiles.store.sqlite import SQLiteStorage
+
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}", protector)
+    assert isinstance(store, SQLiteStorage)
+    real = store._fsync_wal
+    fsyncs: list[int] = []
+
+    def fsync() -> None:
+        fsyncs.append(store._seq)
+        real()
+
+    monkeypatch.setattr(store, "_fsync_wal", fsync)
+    try:
+        with store.durability_scope():
+            store.insert(record("u1"))
+            with store.transaction():
+                store.insert(record("u2"))
+            assert not fsyncs and store._synced < store._seq
+        assert fsyncs == [store._seq] and store._synced == store._seq
+        with pytest.raises(RuntimeError), store.durability_scope():
+            store.insert(record("u3"))
+            raise RuntimeError
+        assert store._synced == store._seq  # synced even when the scope fails after a commit
+    finally:
+        store.close()
+
+
+def test_update_rewrites_only_changed_index_rows(store: Storage) -> None:
+    rows = [
+        IndexEntry("Name", "a"),
+        IndexEntry("Fresh", "1"),
+        IndexEntry("Name", "a"),
+        IndexEntry("Len", "", 1),
+    ]
+    store.insert(record("u1", index=rows))
+    store.update(
+        record("u1", index=[IndexEntry("Name", "a"), IndexEntry("Fresh", "0"), IndexEntry("Len", "", 1)])
+    )
+    assert store.locate(LocateQuery([Condition("Fresh", "0")])) == ["u1"]
+    assert store.locate(LocateQuery([Condition("Fresh", "1")])) == []
+    assert store.locate(LocateQuery([Condition("Name", "a")])) == ["u1"]
+    assert store.locate(LocateQuery([Condition("Len", low=1, high=1)])) == ["u1"]
+    store.update(record("u1", index=[]))
+    assert store.locate(LocateQuery([Condition("Name", "a")])) == []
+    assert store.locate(LocateQuery([Condition("Len", low=0)])) == []
+
+
+def test_locate_driven_by_the_smallest_equality(store: Storage) -> None:
+    """Many objects share one equality (ASI namespace), one has the other (ASI data)."""
+    ns = "Application Specific Information/Application Namespace"
+    data = "Application Specific Information/Application Data"
+    for i in range(100):
+        store.insert(record(f"u{i}", created=i, index=[IndexEntry(ns, "LTO"), IndexEntry(data, f"d{i}")]))
+    assert store.locate(LocateQuery([Condition(ns, "LTO"), Condition(data, "d42")])) == ["u42"]
+    assert store.locate(LocateQuery([Condition(data, "d7"), Condition(ns, "LTO")])) == ["u7"]
+    assert store.locate(LocateQuery([Condition(data, "d7"), Condition(ns, "other")])) == []
+    assert len(store.locate(LocateQuery([Condition(ns, "LTO")]))) == 100
