@@ -247,8 +247,11 @@ class Engine:
             # Names are unique server-wide (SPEC-1.4 §3.2): batches that may write a Name run one
             # at a time in this process, so that two of them cannot both find a Name free. The
             # lock is taken before any store transaction of the batch (no lock-order inversion).
+            # It is released once the batch is committed, before the wait for the disk
+            # (Storage.durability_scope), so that one fsync covers the batches queued behind it.
             writes_names = any(_item_op(bi) in _NAME_WRITERS for bi in items)
-            with self._name_lock if writes_names else contextlib.nullcontext():
+            name_lock = self._name_lock if writes_names else contextlib.nullcontext()
+            with self.store.durability_scope(), name_lock:
                 if option == BECO.UNDO:
                     results = self._run_undo(ctx, items)
                 else:
