@@ -3,15 +3,14 @@
 Inside the engine an attribute is an :class:`Attr`: its 1.x spec name ("Cryptographic
 Length", "x-Barcode"), its value as a TTLV :class:`Item` tagged with the attribute's own tag
 (custom and vendor attributes keep the Attribute Value tag), and its Attribute Index. The
-same form is stored (one TTLV blob per object) and converted at the edge to the request's
-protocol version:
+same form is stored (one TTLV blob per object: :meth:`AttrSet.to_bytes`).
 
-* 1.x: ``Attribute{Attribute Name, [Attribute Index], Attribute Value}`` (SPEC-1.4 §2.1.1);
-  custom attributes are named ``x-...`` (client) / ``y-...`` (server) (SPEC-1.4 §3.39).
-* 2.x: the attribute's own tag inside ``Attributes``; vendor attributes as
-  ``Attribute{Vendor Identification, Attribute Name, Attribute Value}``, where Vendor
-  Identification "x" / "y" stand for the 1.x ``x-`` / ``y-`` prefixes (SPEC-2.1 §4.60, §2.6 of
-  the digest); attributes are selected with Attribute Reference (SPEC-2.1 §7.2).
+The wire forms (1.x ``Attribute{Attribute Name, [Attribute Index], Attribute Value}``,
+SPEC-1.4 §2.1.1; 2.x attributes by their own tags and Vendor Attributes, SPEC-2.1 §4.60;
+Attribute Name vs Attribute Reference, SPEC-2.1 §7.2) are agent.model's: handlers decode
+request payloads into the model's ``<Op>Request`` classes and encode ``<Op>Response`` classes,
+and :func:`attr_from_model` / :func:`attr_to_model` move one attribute between the model's
+:class:`~agent.model.Attribute` (typed value) and :class:`Attr` (value Item).
 
 The :data:`RULES` table holds, per attribute, the "Attribute Rules" rows of SPEC-1.4 §3
 (Table 54 layout: multiple instances permitted, initially set by client, modifiable / deletable
@@ -21,11 +20,11 @@ by client) and the versions that define it. Index rows for Locate are built here
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from agent.model import Attribute, Typed, from_item, to_item
 from agent.spec import (
     V1_0,
     V1_1,
@@ -33,6 +32,7 @@ from agent.spec import (
     V1_3,
     V1_4,
     V2_0,
+    V2_1,
     ItemType,
     Tag,
     Version,
@@ -47,16 +47,12 @@ __all__ = [
     "Attr",
     "AttrSet",
     "Rule",
-    "attr_from_v1",
-    "attr_from_v2",
-    "attr_to_v1",
-    "attr_to_v2",
+    "attr_from_model",
+    "attr_to_model",
     "canonical",
     "index_rows",
     "is_custom",
     "locate_conditions",
-    "name_from_reference",
-    "reference_for",
     "rule_for",
     "short_unique_identifier",
 ]
@@ -231,157 +227,87 @@ class Attr:
 
 
 # --------------------------------------------------------------------------------------------
-# Conversion to and from the wire forms
+# Conversion to and from the model's Attribute (agent.model: the one 1.x/2.x converter)
 # --------------------------------------------------------------------------------------------
 
-
-def _child(item: Item, tag: int) -> Item | None:
-    for c in item.value:
-        if c.tag == tag:
-            found: Item = c
-            return found
-    return None
+_CUSTOM_1X = ("x-", "y-")  # SPEC-1.4 §3.39: Custom Attribute names, client / server
 
 
-def _check_type(rule: Rule, value: Item) -> None:
-    row = tag_def(rule.tag)
-    if row is None or row.type is None or rule.tag == Tag.ATTRIBUTE_VALUE:
-        return
-    if value.type != row.type and not (row.type == ItemType.DATE_TIME and value.type in _DATE_TYPES):
-        raise AttrError("type", rule.name)
+def _form_version(tag: int) -> Version:
+    """The version agent.model converts a standard attribute's value in: 2.1 (the attribute by
+    its own tag, which is the engine form), or 1.4 for the 1.x-only ones (Certificate Identifier,
+    ...: 2.x defines neither them nor their fields) and custom attributes, read and written as
+    1.x Attribute{Attribute Name, Attribute Value}."""
+    row = tag_def(tag)
+    return V2_1 if row is None or row.in_version(V2_1) else V1_4
 
 
-def attr_from_v1(item: Item, version: Version) -> Attr:
-    """``Attribute{Attribute Name, [Attribute Index], Attribute Value}`` (SPEC-1.4 §2.1.1)."""
-    if item.tag != Tag.ATTRIBUTE or item.type != ItemType.STRUCTURE:
-        raise AttrError("unknown", "?")
-    name_item = _child(item, Tag.ATTRIBUTE_NAME)
-    if name_item is None or name_item.type != ItemType.TEXT_STRING:
-        raise AttrError("unknown", "?")
-    index_item = _child(item, Tag.ATTRIBUTE_INDEX)
-    value_item = _child(item, Tag.ATTRIBUTE_VALUE)
-    name = str(name_item.value)
-    index = int(index_item.value) if index_item is not None and index_item.type == ItemType.INTEGER else 0
+def _rule_of(name: str, version: Version) -> Rule | None:
+    """The rule of a request's attribute name; None for a custom / vendor attribute.
+
+    Raises AttrError("unknown") for a name that is neither (1.x custom names are x-/y- only,
+    SPEC-1.4 §3.39; 2.x vendor names "<Vendor Identification>-<Attribute Name>", SPEC-2.1 §4.60)."""
     rule = RULES.get(name) or _BY_FOLDED.get(name.casefold())
-    if rule is None:
-        if not name.startswith(("x-", "y-")) or len(name) < 3:
-            # 1.x Custom Attribute names start with "x-" (client) or "y-" (server), SPEC-1.4 §3.39
-            raise AttrError("unknown", name)
-        if value_item is None:
-            value_item = Item(Tag.ATTRIBUTE_VALUE, ItemType.STRUCTURE, ())
-        return Attr(name, value_item, index)
-    if not rule.in_version(version):
+    if rule is not None:
+        return rule
+    vendor, sep, rest = name.partition("-")
+    if version >= V2_0:
+        if sep and rest and vendor:
+            return None
+    elif name.startswith(_CUSTOM_1X) and len(name) > 2:
+        return None
+    raise AttrError("unknown", name)
+
+
+def attr_from_model(attr: Attribute, version: Version) -> Attr:
+    """The engine form of an attribute decoded by agent.model from a request of ``version``.
+
+    The value Item is the model's own encoding of the value: by the attribute's tag (2.x), or
+    the Attribute Value item of custom / vendor attributes (see :func:`_form_version`)."""
+    rule = _rule_of(attr.name, version)
+    if rule is not None and not rule.in_version(version):
         raise AttrError("version", rule.name)
-    if value_item is None:
-        value_item = Item(rule.tag, ItemType.STRUCTURE, ())
-    value = Item(rule.tag, value_item.type, value_item.value)
-    _check_type(rule, value)
-    return Attr(rule.name, value, index)
-
-
-def attr_from_v2(item: Item, version: Version) -> Attr:
-    """One member of a 2.x ``Attributes`` structure (SPEC-2.1 §7.1), or a Vendor Attribute."""
-    if item.tag == Tag.ATTRIBUTE:
-        if item.type != ItemType.STRUCTURE:
-            raise AttrError("unknown", "?")
-        vendor = _child(item, Tag.VENDOR_IDENTIFICATION)
-        name = _child(item, Tag.ATTRIBUTE_NAME)
-        value = _child(item, Tag.ATTRIBUTE_VALUE)
-        if vendor is None or name is None or not _VENDOR_ID.fullmatch(str(vendor.value)) or not name.value:
-            raise AttrError("unknown", "?")
-        if value is None:
-            value = Item(Tag.ATTRIBUTE_VALUE, ItemType.STRUCTURE, ())
-        return Attr(f"{vendor.value}-{name.value}", value, 0)
-    rule = _BY_TAG.get(item.tag)
-    if rule is None:
-        row = tag_def(item.tag)
-        raise AttrError("unknown", row.name if row else hex(item.tag))
-    if not rule.in_version(version):
-        raise AttrError("version", rule.name)
-    _check_type(rule, item)
-    if item.type == ItemType.DATE_TIME_EXTENDED:
-        # stored as Date-Time so that 1.x clients can be shown it (Date Time Extended is 2.x only)
-        item = Item(item.tag, ItemType.DATE_TIME, int(item.value) // 1_000_000)
-    return Attr(rule.name, item, 0)
-
-
-_VENDOR_ID = re.compile(r"[A-Za-z0-9_.]+")  # SPEC-2.1 §4.60 Vendor Identification characters
-
-
-def attr_to_v1(attr: Attr, *, with_index: bool = True) -> Item:
-    """The 1.x Attribute structure; index 0 is omitted (a permitted variation, TLP §4.7.1)."""
-    children = [Item(Tag.ATTRIBUTE_NAME, ItemType.TEXT_STRING, attr.name)]
-    if with_index and attr.index:
-        children.append(Item(Tag.ATTRIBUTE_INDEX, ItemType.INTEGER, attr.index))
+    name = attr.name if rule is None else rule.name
     value = attr.value
-    if value.type == ItemType.DATE_TIME_EXTENDED:  # never sent to a 1.x peer (digest §1.1)
-        value = Item(value.tag, ItemType.DATE_TIME, int(value.value) // 1_000_000)
-    children.append(Item(Tag.ATTRIBUTE_VALUE, value.type, value.value))
-    return Item(Tag.ATTRIBUTE, ItemType.STRUCTURE, tuple(children))
+    if isinstance(value, Typed) and rule is not None:
+        value = value.value  # a standard attribute read under a case-folded name (generic codec)
+    form = V1_4 if rule is None else _form_version(rule.tag)
+    try:
+        wire = to_item(Attribute(name, value), form)
+    except (TypeError, ValueError):
+        raise AttrError("type", name) from None
+    if form == V1_4:  # Attribute{Attribute Name, Attribute Value}: the value, by its own tag
+        found = [c for c in wire.value if c.tag == Tag.ATTRIBUTE_VALUE]
+        wire = found[0] if found else Item(Tag.ATTRIBUTE_VALUE, ItemType.STRUCTURE, ())
+        if rule is not None:
+            wire = Item(rule.tag, wire.type, wire.value)
+    return Attr(name, wire, attr.index or 0)
 
 
-def _split_vendor(name: str) -> tuple[str, str]:
-    vendor, _, rest = name.partition("-")
-    return vendor, rest
-
-
-def attr_to_v2(attr: Attr) -> Item:
-    """The 2.x form: the attribute's own tagged item, or a Vendor Attribute."""
-    if is_custom(attr.name):
-        vendor, rest = _split_vendor(attr.name)
-        return Item(
-            Tag.ATTRIBUTE,
-            ItemType.STRUCTURE,
-            (
-                Item(Tag.VENDOR_IDENTIFICATION, ItemType.TEXT_STRING, vendor),
-                Item(Tag.ATTRIBUTE_NAME, ItemType.TEXT_STRING, rest),
-                Item(Tag.ATTRIBUTE_VALUE, attr.value.type, attr.value.value),
-            ),
-        )
-    return attr.value
-
-
-def reference_for(name: str) -> Item:
-    """A 2.x Attribute Reference naming ``name`` (SPEC-2.1 §7.2)."""
-    if is_custom(name):
-        vendor, rest = _split_vendor(name)
-        return Item(
-            Tag.ATTRIBUTE_REFERENCE,
-            ItemType.STRUCTURE,
-            (
-                Item(Tag.VENDOR_IDENTIFICATION, ItemType.TEXT_STRING, vendor),
-                Item(Tag.ATTRIBUTE_NAME, ItemType.TEXT_STRING, rest),
-            ),
-        )
-    return Item(Tag.ATTRIBUTE_REFERENCE, ItemType.ENUMERATION, RULES[name].tag)
-
-
-def name_from_reference(item: Item) -> str:
-    """The attribute name an Attribute Reference (Enumeration of a Tag, or vendor structure) means."""
-    if item.type == ItemType.STRUCTURE:
-        vendor = _child(item, Tag.VENDOR_IDENTIFICATION)
-        name = _child(item, Tag.ATTRIBUTE_NAME)
-        if name is None:
-            raise AttrError("unknown", "?")
-        if vendor is None or vendor.value == "":
-            # a standard attribute named in the structure form (PyKMIP 2.0 sends
-            # {Vendor Identification "", Attribute Name "Name"})
-            return canonical_name(str(name.value))
-        return f"{vendor.value}-{name.value}"
-    if item.type in (ItemType.ENUMERATION, ItemType.INTEGER):
-        rule = _BY_TAG.get(int(item.value))
-        if rule is None:
-            raise AttrError("unknown", hex(int(item.value)))
-        return rule.name
-    if item.type == ItemType.TEXT_STRING:  # tolerated: a 1.x-style name
-        return canonical_name(str(item.value))
-    raise AttrError("unknown", "?")
+def attr_to_model(attr: Attr, version: Version) -> Attribute:
+    """The model Attribute of an engine attribute (typed value; index 0 is omitted, a
+    permitted variation, TLP §4.7.1), for agent.model to write in the peer's ``version``."""
+    value = attr.value
+    if value.tag != Tag.ATTRIBUTE_VALUE and _form_version(value.tag) == V2_1:
+        decoded = from_item(value, Attribute, V2_1)
+    else:  # custom / vendor and 1.x-only attributes: read in their 1.x Attribute form
+        if value.type == ItemType.DATE_TIME_EXTENDED and version < V2_0:
+            # never sent to a 1.x peer (digest §1.1): shown as Date-Time
+            value = Item(value.tag, ItemType.DATE_TIME, int(value.value) // 1_000_000)
+        name = Item(Tag.ATTRIBUTE_NAME, ItemType.TEXT_STRING, attr.name)
+        value = Item(Tag.ATTRIBUTE_VALUE, value.type, value.value)
+        decoded = from_item(Item(Tag.ATTRIBUTE, ItemType.STRUCTURE, (name, value)), Attribute, V1_4)
+    return Attribute(attr.name, decoded.value, attr.index or None)
 
 
 def canonical_name(name: str) -> str:
     """The registered spelling of a standard attribute name; custom names unchanged.
 
-    Raises AttrError("unknown") for a name that is neither."""
+    Raises AttrError("unknown") for a name that is neither. A standard attribute named in the
+    vendor form with an empty Vendor Identification (PyKMIP 2.0 sends {"", "Name"}; agent.model
+    reads it as "-Name") is that standard attribute."""
+    if name.startswith("-"):
+        name = name[1:]
     rule = RULES.get(name) or _BY_FOLDED.get(name.casefold())
     if rule is not None:
         return rule.name

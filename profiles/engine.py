@@ -228,7 +228,8 @@ class Engine:
                 identity, str(exc.version), (ItemLog("?", (), "Operation Failed", reason),), 0.0
             )
         ctx = Context(self.services, version, identity, self._now())
-        ctx.exact = _requested_version(msg) == version
+        ctx.request_version = _requested_version(msg)
+        ctx.exact = ctx.request_version == version
         correlation = _opt_text(header, Tag.CLIENT_CORRELATION_VALUE)
 
         option = _opt_int(header, Tag.BATCH_ERROR_CONTINUATION_OPTION) or BECO.STOP

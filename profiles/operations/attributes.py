@@ -2,6 +2,8 @@
 (SPEC-1.4 §4.12-4.16; SPEC-2.1 §6.1.24-6.1.26, §6.1.2, §6.1.30, §6.1.18) and the 2.x Set
 Attribute (§6.1.46) and Adjust Attribute (§6.1.1).
 
+Payloads are agent.model's ``<Op>Request`` / ``<Op>Response``: the model reads and writes the
+1.x Attribute / Attribute Name and the 2.x New / Current Attribute / Attribute Reference forms.
 Result Reasons are raised in their 2.x form; the batch loop maps them to 1.x
 (agent.errors.reason_for_version) except where a 1.x table names a different reason for the
 same condition, which is chosen here explicitly.
@@ -9,37 +11,30 @@ same condition, which is chosen here explicitly.
 
 from __future__ import annotations
 
-from agent.spec import (
-    AdjustmentType,
-    ItemType,
-    Operation,
-    ResultReason,
-    State,
-    Tag,
-    Version,
+from collections.abc import Iterable
+from datetime import datetime
+
+from agent.model import (
+    AddAttributeRequest,
+    AddAttributeResponse,
+    AdjustAttributeRequest,
+    AdjustAttributeResponse,
+    DeleteAttributeRequest,
+    DeleteAttributeResponse,
+    GetAttributeListRequest,
+    GetAttributeListResponse,
+    GetAttributesRequest,
+    GetAttributesResponse,
+    ModifyAttributeRequest,
+    ModifyAttributeResponse,
+    SetAttributeRequest,
+    SetAttributeResponse,
+    Typed,
 )
+from agent.spec import AdjustmentType, ItemType, Operation, ResultReason, State, Version
 from agent.ttlv import Item
-from profiles.attrs import (
-    Attr,
-    AttrError,
-    attr_to_v1,
-    canonical,
-    canonical_name,
-    is_custom,
-    name_from_reference,
-    reference_for,
-    rule_for,
-)
-from profiles.operations.base import (
-    Context,
-    Handler,
-    ManagedObject,
-    children,
-    fail,
-    one,
-    text,
-    uid_item,
-)
+from profiles.attrs import Attr, AttrError, attr_to_model, canonical, canonical_name, is_custom, rule_for
+from profiles.operations.base import Context, Handler, ManagedObject, fail
 from profiles.operations.objects import check_name_unique, fill_application_data
 
 R = ResultReason
@@ -57,41 +52,35 @@ def visible(a: Attr, version: Version) -> bool:
     return rule.in_version(version)
 
 
-def _open(ctx: Context, payload: Item) -> ManagedObject:
-    uid = ctx.request_uid(payload)
-    return ctx.open(uid)
-
-
-def _requested_names(ctx: Context, payload: Item) -> list[str]:
+def _requested_names(names: Iterable[str]) -> list[str]:
+    out: list[str] = []
     try:
-        if ctx.v2:
-            names = [name_from_reference(r) for r in children(payload, Tag.ATTRIBUTE_REFERENCE)]
-        else:
-            names = [canonical_name(str(n.value)) for n in children(payload, Tag.ATTRIBUTE_NAME)]
+        for n in names:
+            out.append(canonical_name(n))
     except AttrError:
         raise fail(R.INVALID_ATTRIBUTE, "unknown attribute") from None
-    if len(set(names)) != len(names):
+    if len(set(out)) != len(out):
         raise fail(R.INVALID_MESSAGE, "the same attribute is requested twice")  # SPEC-1.4 Table 339
-    return names
+    return out
 
 
 def get_attributes(ctx: Context, payload: Item) -> list[Item]:
-    mo = _open(ctx, payload)
-    names = _requested_names(ctx, payload)
+    req = ctx.decode(payload, GetAttributesRequest)
+    mo = ctx.open(ctx.uid(req.unique_identifier))
+    names = _requested_names(req.attribute_names)
     if names:
         selected = [a for n in names for a in mo.attrs.all(n)]
     else:
         selected = list(mo.attrs)
-    selected = [a for a in selected if visible(a, ctx.version)]
-    return [uid_item(mo.uid), *ctx.attrs_out(selected)]
+    out = tuple(attr_to_model(a, ctx.version) for a in selected if visible(a, ctx.version))
+    return ctx.encode(GetAttributesResponse(unique_identifier=mo.uid, attributes=out))
 
 
 def get_attribute_list(ctx: Context, payload: Item) -> list[Item]:
-    mo = _open(ctx, payload)
+    req = ctx.decode(payload, GetAttributeListRequest)
+    mo = ctx.open(ctx.uid(req.unique_identifier))
     names = [n for n in mo.attrs.names() if any(visible(a, ctx.version) for a in mo.attrs.all(n))]
-    if ctx.v2:
-        return [uid_item(mo.uid), *(reference_for(n) for n in names)]
-    return [uid_item(mo.uid), *(text(Tag.ATTRIBUTE_NAME, n) for n in names)]
+    return ctx.encode(GetAttributeListResponse(unique_identifier=mo.uid, attribute_names=tuple(names)))
 
 
 def _client_writable(ctx: Context, a: Attr, *, modify: bool) -> None:
@@ -121,27 +110,16 @@ def _check_state(mo: ManagedObject, name: str) -> None:
         raise fail(R.WRONG_KEY_LIFECYCLE_STATE, "attribute cannot be changed in this state")
 
 
-def _new_attribute(ctx: Context, payload: Item) -> Attr:
-    if ctx.v2:
-        carrier = one(payload, Tag.NEW_ATTRIBUTE, kind=ItemType.STRUCTURE)
-        if carrier is None or len(carrier.value) != 1:
-            raise fail(R.INVALID_MESSAGE, "New Attribute is required")
-        return ctx.attr_in(carrier.value[0])
-    item = one(payload, Tag.ATTRIBUTE, kind=ItemType.STRUCTURE)
-    if item is None:
-        raise fail(R.INVALID_MESSAGE, "Attribute is required")
-    return ctx.attr_in(item)
-
-
 def _check_limits(ctx: Context, mo: ManagedObject) -> None:
     if len(mo.attrs) >= ctx.config.max_attributes:
         raise fail(R.INDEX_OUT_OF_BOUNDS if not ctx.v2 else R.SERVER_LIMIT_EXCEEDED, "too many attributes")
 
 
 def add_attribute(ctx: Context, payload: Item) -> list[Item]:
-    mo = _open(ctx, payload)
-    attr = _new_attribute(ctx, payload)
-    if not ctx.v2 and one(one(payload, Tag.ATTRIBUTE), Tag.ATTRIBUTE_INDEX) is not None:
+    req = ctx.decode(payload, AddAttributeRequest)
+    mo = ctx.open(ctx.uid(req.unique_identifier))
+    attr = ctx.attr_in(req.attribute)
+    if not ctx.v2 and req.attribute.index is not None:
         raise fail(R.INVALID_FIELD, "new attribute must not carry an Attribute Index")  # Table 341
     _client_writable(ctx, attr, modify=False)
     rule = rule_for(attr.name)
@@ -156,9 +134,10 @@ def add_attribute(ctx: Context, payload: Item) -> list[Item]:
     attr = fill_application_data(ctx, attr)
     added = mo.attrs.add(attr.name, attr.value)
     ctx.save(mo)
-    if ctx.v2:
-        return [uid_item(mo.uid)]
-    return [uid_item(mo.uid), attr_to_v1(added)]
+    # the attribute is echoed in 1.x only (SPEC-1.4 §4.13); agent.model drops it for 2.x
+    return ctx.encode(
+        AddAttributeResponse(unique_identifier=mo.uid, attribute=attr_to_model(added, ctx.version))
+    )
 
 
 def _value_equal(a: Item, b: Item) -> bool:
@@ -166,8 +145,9 @@ def _value_equal(a: Item, b: Item) -> bool:
 
 
 def modify_attribute(ctx: Context, payload: Item) -> list[Item]:
-    mo = _open(ctx, payload)
-    attr = _new_attribute(ctx, payload)
+    req = ctx.decode(payload, ModifyAttributeRequest)
+    mo = ctx.open(ctx.uid(req.unique_identifier))
+    attr = ctx.attr_in(req.attribute)
     rule = rule_for(attr.name)
     if rule is None:
         raise fail(R.INVALID_ATTRIBUTE, "unknown attribute")
@@ -178,9 +158,8 @@ def modify_attribute(ctx: Context, payload: Item) -> list[Item]:
         # SPEC-1.4 Table 342: "A specified attribute does not exist" -> Invalid Field
         raise fail(R.ATTRIBUTE_NOT_FOUND if ctx.v2 else R.INVALID_FIELD, "attribute does not exist")
     if ctx.v2:
-        current = one(payload, Tag.CURRENT_ATTRIBUTE, kind=ItemType.STRUCTURE)
-        if current is not None and len(current.value) == 1:
-            cur = ctx.attr_in(current.value[0])
+        if req.current_attribute is not None:
+            cur = ctx.attr_in(req.current_attribute)
             match = [a for a in existing if _value_equal(a.value, cur.value)]
             if not match:
                 raise fail(R.ATTRIBUTE_INSTANCE_NOT_FOUND, "no matching attribute instance")
@@ -202,39 +181,31 @@ def modify_attribute(ctx: Context, payload: Item) -> list[Item]:
     new = mo.attrs.replace_at(attr.name, target.index, attr.value)
     assert new is not None
     ctx.save(mo)
-    if ctx.v2:
-        return [uid_item(mo.uid)]
-    return [uid_item(mo.uid), attr_to_v1(new)]
+    return ctx.encode(
+        ModifyAttributeResponse(unique_identifier=mo.uid, attribute=attr_to_model(new, ctx.version))
+    )
 
 
 def delete_attribute(ctx: Context, payload: Item) -> list[Item]:
-    mo = _open(ctx, payload)
-    index: int | None
+    req = ctx.decode(payload, DeleteAttributeRequest)
+    mo = ctx.open(ctx.uid(req.unique_identifier))
+    index: int | None = None
     value: Item | None = None
-    if ctx.v2:
-        current = one(payload, Tag.CURRENT_ATTRIBUTE, kind=ItemType.STRUCTURE)
-        ref = one(payload, Tag.ATTRIBUTE_REFERENCE)
-        if current is not None and len(current.value) == 1:
-            cur = ctx.attr_in(current.value[0])
-            name, value = cur.name, cur.value
-        elif ref is not None:
-            try:
-                name = name_from_reference(ref)
-            except AttrError:
-                raise fail(R.INVALID_ATTRIBUTE, "unknown attribute") from None
-        else:
-            raise fail(R.INVALID_MESSAGE, "Current Attribute or Attribute Reference is required")
-        index = None
-    else:
-        name_item = one(payload, Tag.ATTRIBUTE_NAME, kind=ItemType.TEXT_STRING)
-        if name_item is None:
-            raise fail(R.INVALID_MESSAGE, "Attribute Name is required")
+    if req.current_attribute is not None:  # 2.x only
+        cur = ctx.attr_in(req.current_attribute)
+        name, value = cur.name, cur.value
+    elif req.attribute_name is not None:
         try:
-            name = canonical_name(str(name_item.value))
+            name = canonical_name(req.attribute_name)
         except AttrError:
-            raise fail(R.ITEM_NOT_FOUND, "no attribute with that name") from None
-        idx = one(payload, Tag.ATTRIBUTE_INDEX)
-        index = int(idx.value) if idx is not None else 0
+            # SPEC-1.4 Table 343: no attribute of that name -> Item Not Found; 2.x Invalid Attribute
+            raise fail(R.INVALID_ATTRIBUTE if ctx.v2 else R.ITEM_NOT_FOUND, "unknown attribute") from None
+        if not ctx.v2:
+            index = req.attribute_index or 0
+    elif ctx.v2:
+        raise fail(R.INVALID_MESSAGE, "Current Attribute or Attribute Reference is required")
+    else:
+        raise fail(R.INVALID_MESSAGE, "Attribute Name is required")
     rule = rule_for(name)
     if rule is None:
         raise fail(R.INVALID_ATTRIBUTE, "unknown attribute")
@@ -252,15 +223,16 @@ def delete_attribute(ctx: Context, payload: Item) -> list[Item]:
     for a in existing:
         mo.attrs.remove(a.name, a.index)
     ctx.save(mo)
-    if ctx.v2:
-        return [uid_item(mo.uid)]
-    return [uid_item(mo.uid), attr_to_v1(existing[0])]
+    return ctx.encode(
+        DeleteAttributeResponse(unique_identifier=mo.uid, attribute=attr_to_model(existing[0], ctx.version))
+    )
 
 
 def set_attribute(ctx: Context, payload: Item) -> list[Item]:
     """SPEC-2.1 §6.1.46: set (add or replace) an attribute that has at most one instance."""
-    mo = _open(ctx, payload)
-    attr = _new_attribute(ctx, payload)
+    req = ctx.decode(payload, SetAttributeRequest)
+    mo = ctx.open(ctx.uid(req.unique_identifier))
+    attr = ctx.attr_in(req.attribute)
     rule = rule_for(attr.name)
     if rule is None:
         raise fail(R.INVALID_ATTRIBUTE, "unknown attribute")
@@ -278,19 +250,15 @@ def set_attribute(ctx: Context, payload: Item) -> list[Item]:
         check_name_unique(ctx, attr.value, exclude=mo.uid, v1_reason=R.ILLEGAL_OPERATION)
     mo.attrs.set(attr.name, attr.value)
     ctx.save(mo)
-    return [uid_item(mo.uid)]
+    return ctx.encode(SetAttributeResponse(unique_identifier=mo.uid))
 
 
 def adjust_attribute(ctx: Context, payload: Item) -> list[Item]:
     """SPEC-2.1 §6.1.1: increment / decrement / negate a numeric or date attribute."""
-    mo = _open(ctx, payload)
-    ref = one(payload, Tag.ATTRIBUTE_REFERENCE)
-    kind = one(payload, Tag.ADJUSTMENT_TYPE, kind=ItemType.ENUMERATION)
-    amount = one(payload, Tag.ADJUSTMENT_VALUE)
-    if ref is None or kind is None:
-        raise fail(R.INVALID_MESSAGE, "Attribute Reference and Adjustment Type are required")
+    req = ctx.decode(payload, AdjustAttributeRequest)
+    mo = ctx.open(ctx.uid(req.unique_identifier))
     try:
-        name = name_from_reference(ref)
+        name = canonical_name(req.attribute_name)
     except AttrError:
         raise fail(R.INVALID_ATTRIBUTE, "unknown attribute") from None
     rule = rule_for(name)
@@ -306,12 +274,12 @@ def adjust_attribute(ctx: Context, payload: Item) -> list[Item]:
     v = current.value
     if not isinstance(v.value, int) or isinstance(v.value, bool):
         raise fail(R.INVALID_DATA_TYPE, "attribute is not numeric")
-    step = int(amount.value) if amount is not None and isinstance(amount.value, int) else 1
-    if int(kind.value) == AdjustmentType.INCREMENT:
+    step = _step(req.adjustment_value)
+    if req.adjustment_type == AdjustmentType.INCREMENT:
         new = int(v.value) + step
-    elif int(kind.value) == AdjustmentType.DECREMENT:
+    elif req.adjustment_type == AdjustmentType.DECREMENT:
         new = int(v.value) - step
-    elif int(kind.value) == AdjustmentType.NEGATE:
+    elif req.adjustment_type == AdjustmentType.NEGATE:
         new = -int(v.value)
     else:
         raise fail(R.INVALID_FIELD, "unknown Adjustment Type")
@@ -320,7 +288,18 @@ def adjust_attribute(ctx: Context, payload: Item) -> list[Item]:
     _check_state(mo, name)
     mo.attrs.set(name, Item(v.tag, v.type, new))
     ctx.save(mo)
-    return [uid_item(mo.uid)]
+    return ctx.encode(AdjustAttributeResponse(unique_identifier=mo.uid))
+
+
+def _step(value: object) -> int:
+    """The Adjustment Value (any numeric item type, agent.model's generic value); 1 if absent."""
+    if isinstance(value, Typed):
+        value = value.value
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return 1
 
 
 HANDLERS: dict[Operation, Handler] = {

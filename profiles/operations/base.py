@@ -3,18 +3,24 @@ payload helpers and the loaded managed object.
 
 A handler is ``(ctx: Context, payload: Item) -> list[Item]``: it reads the Request Payload
 Item and returns the children of the Response Payload. It raises :class:`KmipError` to fail
-(the batch loop turns it into Result Status / Result Reason, SPEC-1.4 §11).
+(the batch loop turns it into Result Status / Result Reason, SPEC-1.4 §11). Handlers that read
+or write attributes decode the payload into agent.model's ``<Op>Request`` (:meth:`Context.decode`)
+and answer with its ``<Op>Response`` (:meth:`Context.encode`): the model writes the 1.x or 2.x
+attribute forms, the engine never builds them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from agent.errors import KmipError
+from agent.model import Attribute, from_item, to_item
 from agent.spec import (
     V2_0,
     ItemType,
@@ -25,23 +31,16 @@ from agent.spec import (
     Tag,
     UniqueIdentifier,
     Version,
+    tag_def,
 )
 from agent.ttlv import Item, decode, encode
-from profiles.attrs import (
-    Attr,
-    AttrError,
-    AttrSet,
-    attr_from_v1,
-    attr_from_v2,
-    attr_to_v1,
-    attr_to_v2,
-    index_rows,
-)
+from profiles.attrs import Attr, AttrError, AttrSet, attr_from_model, index_rows
 from profiles.catalog import DEFAULT_PROFILES, Catalog
 from profiles.policy import Policy
 from profiles.store.base import ObjectRecord, Storage
 
 R = ResultReason
+T = TypeVar("T")
 
 Handler = Callable[["Context", Item], list[Item]]
 
@@ -226,6 +225,9 @@ class Context:
     # the request is in a version the server speaks exactly (not a newer minor answered in an
     # older one): unknown fields are then Invalid Field rather than ignored (SPEC-1.4 §11.1)
     exact: bool = True
+    # the version the request was written in (a newer minor than ``version`` is read leniently
+    # by agent.model: its unknown fields are ignored, SPEC-1.4 §11.1); None = ``version``
+    request_version: Version | None = None
 
     @property
     def v2(self) -> bool:
@@ -258,21 +260,31 @@ class Context:
         (SPEC-1.4 §4: "If omitted, then the ID Placeholder value is used")."""
         item = one(payload, Tag.UNIQUE_IDENTIFIER)
         if item is None:
-            if self.placeholder is None:
-                raise fail(R.OBJECT_NOT_FOUND, "no Unique Identifier and no ID Placeholder")
-            return self.placeholder
+            return self.uid(None)
         if item.type == ItemType.TEXT_STRING:
             return str(item.value)
         if self.v2 and item.type == ItemType.ENUMERATION:
             return self._uid_from_enum(int(item.value))
         if self.v2 and item.type == ItemType.INTEGER:
-            # SPEC-2.1 §11.58: n-th Unique Identifier returned in this batch; negative from the end
-            n = int(item.value)
-            try:
-                return self.returned[n]
-            except IndexError:
-                raise fail(R.OBJECT_NOT_FOUND, "no such earlier Unique Identifier") from None
+            return self.uid(int(item.value))
         raise fail(R.INVALID_MESSAGE, "Unique Identifier has the wrong item type")
+
+    def uid(self, value: str | int | None) -> str:
+        """A decoded request's Unique Identifier (agent.model UID): text, the ID Placeholder when
+        omitted (SPEC-1.4 §4), or a 2.x placeholder - a UniqueIdentifier enumeration or the n-th
+        identifier returned in this batch, negative from the end (SPEC-2.1 §11.58)."""
+        if value is None:
+            if self.placeholder is None:
+                raise fail(R.OBJECT_NOT_FOUND, "no Unique Identifier and no ID Placeholder")
+            return self.placeholder
+        if isinstance(value, str):
+            return value
+        if isinstance(value, UniqueIdentifier):
+            return self._uid_from_enum(int(value))
+        try:
+            return self.returned[value]
+        except IndexError:
+            raise fail(R.OBJECT_NOT_FOUND, "no such earlier Unique Identifier") from None
 
     def _uid_from_enum(self, value: int) -> str:
         mapping: dict[int, Operation] = {
@@ -329,11 +341,22 @@ class Context:
         obj.rec.index = index_rows(obj.attrs)
         self.store.update(obj.rec, durable=durable)
 
-    # ---- attributes in and out ----
-    def attr_in(self, item: Item) -> Attr:
-        """One attribute of the request (1.x Attribute structure or 2.x tagged item)."""
+    # ---- payloads and attributes in and out (agent.model converts) ----
+    def decode(self, payload: Item, cls: type[T]) -> T:
+        """The typed request payload, read in the request's own version (agent.model: wrong
+        item type / unknown field -> Invalid Field, repeated field -> Invalid Message)."""
+        if self.v2:
+            payload = _prepare_v2(payload)
+        return from_item(payload, cls, self.request_version or self.version)
+
+    def encode(self, response: object) -> list[Item]:
+        """The Response Payload's children for a typed ``<Op>Response``, in the answer's version."""
+        return list(to_item(response, self.version).value)
+
+    def attr_in(self, attribute: Attribute) -> Attr:
+        """One attribute of the request, decoded by agent.model, in the engine's form."""
         try:
-            attr = attr_from_v2(item, self.version) if self.v2 else attr_from_v1(item, self.version)
+            attr = attr_from_model(attribute, self.version)
         except AttrError as exc:
             if exc.kind == "type":
                 raise fail(R.INVALID_ATTRIBUTE_VALUE, "attribute value has the wrong type") from None
@@ -344,15 +367,39 @@ class Context:
             raise fail(R.INVALID_ATTRIBUTE_VALUE, "attribute value too long")
         return attr
 
-    def attrs_out(self, attrs: Sequence[Attr]) -> list[Item]:
-        """Attributes for a response payload: 1.x a list of Attribute structures, 2.x one
-        Attributes structure (SPEC-2.1 §7.1)."""
-        if self.v2:
-            return [struct(Tag.ATTRIBUTES, (attr_to_v2(a) for a in attrs))]
-        return [attr_to_v1(a) for a in attrs]
 
-    def attr_out(self, attr: Attr) -> Item:
-        return attr_to_v2(attr) if self.v2 else attr_to_v1(attr)
+_VENDOR_ID = re.compile(r"[A-Za-z0-9_.]+")  # SPEC-2.1 §4.60 Vendor Identification characters
+
+
+def _prepare_v2(item: Item) -> Item:
+    """A 2.x request payload as agent.model reads it, after two checks the model cannot make:
+
+    * Vendor Identification characters (SPEC-2.1 §4.60): the model joins a Vendor Attribute's
+      names as "<vendor>-<name>", so a vendor "a-b" would be read as vendor "a";
+    * a Date Time Extended where the registry says Date-Time (an attribute date, SPEC-2.1 §4)
+      is accepted as that Date-Time (seconds): dates are stored as Date-Time so that 1.x
+      clients can be shown them (digest §1.1: never emit Date Time Extended to a 1.x peer).
+    """
+    changed = False
+    out: list[Item] = []
+    for c in item.value:
+        new = c
+        if c.type == ItemType.STRUCTURE:
+            new = _prepare_v2(c)
+        elif c.type == ItemType.DATE_TIME_EXTENDED:
+            row = tag_def(c.tag)
+            if row is not None and row.type == ItemType.DATE_TIME:
+                new = Item(c.tag, ItemType.DATE_TIME, int(c.value) // 1_000_000)
+        elif (
+            c.tag == Tag.VENDOR_IDENTIFICATION
+            and c.type == ItemType.TEXT_STRING
+            and c.value  # "": PyKMIP 2.0 names a standard attribute with Vendor Identification ""
+            and not _VENDOR_ID.fullmatch(c.value)
+        ):
+            raise fail(R.INVALID_ATTRIBUTE, "invalid Vendor Identification")
+        changed = changed or new is not c
+        out.append(new)
+    return Item(item.tag, item.type, tuple(out)) if changed else item
 
 
 def check_object_type(ctx: Context, value: int) -> ObjectType:

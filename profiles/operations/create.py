@@ -3,6 +3,7 @@ Secret Data) from the client's attributes."""
 
 from __future__ import annotations
 
+from agent.model import CreateRequest, CreateResponse
 from agent.spec import (
     V1_4,
     ItemType,
@@ -20,9 +21,7 @@ from profiles.operations.base import (
     check_object_type,
     enum,
     fail,
-    one,
     struct,
-    uid_item,
 )
 from profiles.operations.objects import (
     check_client_attributes,
@@ -36,17 +35,13 @@ R = ResultReason
 
 
 def create(ctx: Context, payload: Item) -> list[Item]:
-    ot_item = one(payload, Tag.OBJECT_TYPE, kind=ItemType.ENUMERATION)
-    if ot_item is None:
-        raise fail(R.INVALID_MESSAGE, "Object Type is required")
-    ot = check_object_type(ctx, int(ot_item.value))
+    req = ctx.decode(payload, CreateRequest)
+    ot = check_object_type(ctx, int(req.object_type))
     # Secret Data from 1.4 on (TC-CREATE-SD-1-14: Password, Opaque key format, Cryptographic Length bits)
     creatable = {ObjectType.SYMMETRIC_KEY} | ({ObjectType.SECRET_DATA} if ctx.version >= V1_4 else set())
     if ot not in creatable:
         raise fail(R.INVALID_FIELD if not ctx.v2 else R.INVALID_OBJECT_TYPE, "object type cannot be created")
-    attrs = check_client_attributes(
-        ctx, request_attributes(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES), ot
-    )
+    attrs = check_client_attributes(ctx, request_attributes(ctx, req.attributes, req.template_names), ot)
     values = {a.name: a.value.value for a in attrs}
     if ot == ObjectType.SYMMETRIC_KEY:
         alg = values.get("Cryptographic Algorithm")
@@ -73,7 +68,7 @@ def create(ctx: Context, payload: Item) -> list[Item]:
             ),
         )
     mo = insert_object(ctx, ot, attrs, obj, generated=True, op=Operation.CREATE)
-    return [enum(Tag.OBJECT_TYPE, ot), uid_item(mo.uid)]
+    return ctx.encode(CreateResponse(object_type=ot, unique_identifier=mo.uid))
 
 
 HANDLERS: dict[Operation, Handler] = {Operation.CREATE: create}

@@ -10,29 +10,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from agent.model import LocateRequest, LocateResponse
 from agent.spec import (
     V1_3,
-    ItemType,
     ObjectGroupMember,
     ObjectType,
     Operation,
     ResultReason,
     State,
     StorageStatusMask,
-    Tag,
 )
 from agent.ttlv import Item
 from profiles.attrs import AttrSet, locate_conditions
 from profiles.operations.base import (
     Context,
     Handler,
-    children,
     effective_state,
     fail,
-    integer,
-    one,
-    one_int,
-    uid_item,
 )
 from profiles.store.base import Condition, LocateQuery
 
@@ -50,18 +44,14 @@ _STORED_FOR = {
 
 
 def locate(ctx: Context, payload: Item) -> list[Item]:
-    if ctx.v2:
-        carrier = one(payload, Tag.ATTRIBUTES, kind=ItemType.STRUCTURE)
-        raw = list(carrier.value) if carrier is not None else []
-    else:
-        raw = children(payload, Tag.ATTRIBUTE)
-    attrs = [ctx.attr_in(i) for i in raw]  # unknown attributes: Invalid Field (SPEC-1.4 Table 336)
+    req = ctx.decode(payload, LocateRequest)
+    # unknown attributes: Invalid Field (SPEC-1.4 Table 336)
+    attrs = [ctx.attr_in(a) for a in req.attributes]
     grouped: dict[str, list[Item]] = defaultdict(list)
     for a in attrs:
         grouped[a.name].append(a.value)
 
-    mask = one_int(payload, Tag.STORAGE_STATUS_MASK)
-    mask = SSM.ON_LINE_STORAGE if mask is None or mask == 0 else mask
+    mask = int(req.storage_status_mask or 0) or SSM.ON_LINE_STORAGE
     archived: bool | None
     if mask & SSM.ON_LINE_STORAGE and mask & SSM.ARCHIVAL_STORAGE:
         archived = None
@@ -83,14 +73,14 @@ def locate(ctx: Context, payload: Item) -> list[Item]:
     if "Object Type" in grouped:
         types = {int(v.value) for v in grouped.pop("Object Type")}
         if len(types) > 1:
-            return _answer(ctx, [], None, payload)
+            return _answer(ctx, [], None, req)
         object_types = list(types)
 
     wanted_states: set[int] | None = None
     if "State" in grouped:
         wanted_states = {int(v.value) for v in grouped.pop("State")}
         if len(wanted_states) > 1:
-            return _answer(ctx, [], None, payload)
+            return _answer(ctx, [], None, req)
     if wanted_states is not None and wanted_states & set(_DESTROYED):
         allowed |= wanted_states & set(_DESTROYED)  # asking for destroyed objects by State finds them
     stored_states = set(allowed)
@@ -101,12 +91,11 @@ def locate(ctx: Context, payload: Item) -> list[Item]:
     for name, values in grouped.items():
         conditions.extend(locate_conditions(name, values))
 
-    group_member = one_int(payload, Tag.OBJECT_GROUP_MEMBER)
-    if group_member == ObjectGroupMember.GROUP_MEMBER_FRESH:
+    if req.object_group_member == ObjectGroupMember.GROUP_MEMBER_FRESH:
         conditions.append(Condition("Fresh", key="1"))
 
-    max_items = one_int(payload, Tag.MAXIMUM_ITEMS)
-    offset = one_int(payload, Tag.OFFSET_ITEMS) or 0
+    max_items = req.maximum_items
+    offset = req.offset_items or 0
     if (max_items is not None and max_items < 0) or offset < 0:
         raise fail(R.INVALID_FIELD, "negative Maximum Items or Offset Items")
     if object_types is None and ctx.v2:
@@ -127,7 +116,7 @@ def locate(ctx: Context, payload: Item) -> list[Item]:
     uids = uids[offset:]
     if max_items is not None:
         uids = uids[:max_items]
-    return _answer(ctx, uids, total, payload)
+    return _answer(ctx, uids, total, req)
 
 
 def _effective(ctx: Context, uid: str) -> int | None:
@@ -137,18 +126,15 @@ def _effective(ctx: Context, uid: str) -> int | None:
     return effective_state(rec.state, AttrSet.from_bytes(rec.attributes), ctx.now)
 
 
-def _answer(ctx: Context, uids: list[str], total: int | None, payload: Item) -> list[Item]:
+def _answer(ctx: Context, uids: list[str], total: int | None, req: LocateRequest) -> list[Item]:
     # SPEC-1.4 §4.9: one result sets the ID Placeholder; several (with Maximum Items absent or
     # > 1) empty it, so that dependent batch items fail; none leaves nothing to use either.
     ctx.set_placeholder(uids[0] if len(uids) == 1 else None, Operation.LOCATE)
     ctx.touched.extend(uids[:8])
-    out: list[Item] = []
-    # Located Items answers a paged request (Offset Items given, as in TC-OFFSET-1-14)
-    paged = one(payload, Tag.OFFSET_ITEMS) is not None
-    if paged and total is not None and ctx.version >= V1_3:
-        out.append(integer(Tag.LOCATED_ITEMS, total))  # SPEC-1.4 §4.9 Located Items
-    out.extend(uid_item(u) for u in uids)
-    return out
+    # Located Items answers a paged request (Offset Items given, as in TC-OFFSET-1-14);
+    # SPEC-1.4 §4.9 Located Items (1.3 on; agent.model leaves it out where undefined)
+    paged = req.offset_items is not None and total is not None and ctx.version >= V1_3
+    return ctx.encode(LocateResponse(located_items=total if paged else None, unique_identifier=tuple(uids)))
 
 
 HANDLERS: dict[Operation, Handler] = {Operation.LOCATE: locate}

@@ -7,8 +7,9 @@ Shared by Create, Register and Re-key (SPEC-1.4 §4.1, §4.3, §4.4; SPEC-2.1 §
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from agent.model import Attribute, Name, Template
 from agent.spec import (
     CertificateType,
     CryptographicAlgorithm,
@@ -29,7 +30,6 @@ from profiles.operations.base import (
     Context,
     ManagedObject,
     boolean,
-    children,
     date,
     enum,
     fail,
@@ -67,32 +67,26 @@ LIVE_STATES = [State.PRE_ACTIVE, State.ACTIVE, State.DEACTIVATED, State.COMPROMI
 # --------------------------------------------------------------------------------------------
 
 
-def request_attributes(ctx: Context, payload: Item, carrier_1x: int, carrier_2x: int) -> list[Attr]:
-    """The attributes a Create/Register/Re-key request gives: 1.x Template-Attribute with
-    optional template references by Name (SPEC-1.4 §2.1.8), 2.x Attributes (SPEC-2.1 §7.1)."""
-    if ctx.v2:
-        carrier = one(payload, carrier_2x, kind=ItemType.STRUCTURE)
-        return [ctx.attr_in(i) for i in (carrier.value if carrier else ())]
-    carrier = one(payload, carrier_1x, kind=ItemType.STRUCTURE)
-    if carrier is None:
-        return []
+def request_attributes(
+    ctx: Context, attributes: Iterable[Attribute], templates: Iterable[Name] = ()
+) -> list[Attr]:
+    """The attributes a Create/Register/Re-key request gives (agent.model reads the 1.x
+    Template-Attribute, SPEC-1.4 §2.1.8, and the 2.x Attributes, SPEC-2.1 §7.1): the attributes
+    of the Templates referenced by Name (1.x only), then the explicit ones."""
     out: list[Attr] = []
-    for ref in children(carrier, Tag.NAME):
+    for ref in templates:
         out.extend(template_attributes(ctx, ref))
-    explicit = [ctx.attr_in(i) for i in children(carrier, Tag.ATTRIBUTE)]
+    explicit = [ctx.attr_in(a) for a in attributes]
     # explicit single-instance attributes override the template's (SPEC-1.4 §2.1.8)
     overridden = {a.name for a in explicit if (rule := rule_for(a.name)) is not None and not rule.multi}
     return [a for a in out if a.name not in overridden] + explicit
 
 
-def template_attributes(ctx: Context, name_item: Item) -> list[Attr]:
-    """The attributes held by the Template named ``name_item`` (1.x only)."""
-    value = one(name_item, Tag.NAME_VALUE)
-    if value is None:
-        raise fail(R.INVALID_FIELD, "template reference without Name Value")
+def template_attributes(ctx: Context, name: Name) -> list[Attr]:
+    """The attributes held by the Template named ``name`` (1.x only)."""
     uids = ctx.store.locate(
         LocateQuery(
-            conditions=[Condition("Name/Name Value", key=canonical(value))],
+            conditions=[Condition("Name/Name Value", key=name.name_value)],  # canonical() of a text
             object_types=[OT.TEMPLATE],
             states=None,
             owner=ctx.services.policy.locate_owner(ctx.identity),
@@ -101,9 +95,9 @@ def template_attributes(ctx: Context, name_item: Item) -> list[Attr]:
     )
     if not uids:
         raise fail(R.ITEM_NOT_FOUND, "template not found")  # SPEC-1.4 Table 328
-    tmpl = ctx.open(uids[0])
-    material = tmpl.material_item()
-    return [ctx.attr_in(i) for i in children(material, Tag.ATTRIBUTE)]
+    material = ctx.open(uids[0]).material_item()
+    template = Template() if material is None else ctx.decode(material, Template)
+    return [ctx.attr_in(a) for a in template.attributes]
 
 
 def check_client_attributes(ctx: Context, attrs: Sequence[Attr], object_type: int) -> list[Attr]:

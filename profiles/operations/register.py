@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from agent.spec import ItemType, ObjectType, Operation, ResultReason, Tag
+from agent.model import RegisterRequest, RegisterResponse, Template
+from agent.spec import ItemType, ObjectType, Operation, ResultReason
 from agent.ttlv import Item
-from profiles.operations.base import Context, Handler, check_object_type, children, fail, one, uid_item
+from profiles.operations.base import Context, Handler, check_object_type, fail, one
 from profiles.operations.objects import (
     OBJECT_TAGS,
     check_client_attributes,
@@ -18,17 +19,16 @@ R = ResultReason
 
 
 def register(ctx: Context, payload: Item) -> list[Item]:
-    ot_item = one(payload, Tag.OBJECT_TYPE, kind=ItemType.ENUMERATION)
-    if ot_item is None:
-        raise fail(R.INVALID_MESSAGE, "Object Type is required")
-    ot = check_object_type(ctx, int(ot_item.value))
+    req = ctx.decode(payload, RegisterRequest)
+    ot = check_object_type(ctx, int(req.object_type))
     obj_tag = OBJECT_TAGS.get(ot)
+    # the object is stored as the client sent it (the raw item, not a re-encoding of the model's)
     obj = None if obj_tag is None else one(payload, obj_tag, kind=ItemType.STRUCTURE)
     if obj is None:
         # SPEC-1.4 Table 330: "Object Type does not match type of cryptographic object provided"
         raise fail(R.INVALID_FIELD, "object does not match Object Type")
-    if ot == ObjectType.TEMPLATE:
-        inner = [ctx.attr_in(i) for i in children(obj, Tag.ATTRIBUTE)]
+    if isinstance(req.managed_object, Template):
+        inner = [ctx.attr_in(a) for a in req.managed_object.attributes]
         if any(a.name == "Name" for a in inner):
             # SPEC-1.4 Table 330: a Name attribute inside the Template structure
             raise fail(R.INVALID_FIELD, "Template structure contains a Name")
@@ -37,11 +37,9 @@ def register(ctx: Context, payload: Item) -> list[Item]:
         if block is None:
             raise fail(R.INVALID_FIELD, "Key Block is required")
         check_key_block(block)
-    attrs = check_client_attributes(
-        ctx, request_attributes(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES), ot
-    )
+    attrs = check_client_attributes(ctx, request_attributes(ctx, req.attributes, req.template_names), ot)
     mo = insert_object(ctx, ot, attrs, obj, generated=False, op=Operation.REGISTER)
-    return [uid_item(mo.uid)]
+    return ctx.encode(RegisterResponse(unique_identifier=mo.uid))
 
 
 HANDLERS: dict[Operation, Handler] = {Operation.REGISTER: register}

@@ -7,10 +7,11 @@ With an Offset the dates are recomputed as in Table 172; without one they are co
 
 from __future__ import annotations
 
+from agent.model import ReKeyRequest, ReKeyResponse
 from agent.spec import LinkType, ObjectType, Operation, ResultReason, Tag
 from agent.ttlv import Item
 from profiles.attrs import Attr, rule_for
-from profiles.operations.base import Context, Handler, date, enum, fail, one, one_int, struct, text, uid_item
+from profiles.operations.base import Context, Handler, date, enum, fail, one, struct, text
 from profiles.operations.objects import (
     check_client_attributes,
     generate_symmetric,
@@ -56,8 +57,8 @@ def _link(kind: int, uid: str) -> Item:
 
 
 def rekey(ctx: Context, payload: Item) -> list[Item]:
-    uid = ctx.request_uid(payload)
-    old = ctx.open(uid)
+    req = ctx.decode(payload, ReKeyRequest)
+    old = ctx.open(ctx.uid(req.unique_identifier))
     if old.object_type != ObjectType.SYMMETRIC_KEY:
         raise fail(R.PERMISSION_DENIED if not ctx.v2 else R.INVALID_OBJECT_TYPE, "object cannot be re-keyed")
     material = old.material_item()
@@ -68,11 +69,9 @@ def rekey(ctx: Context, payload: Item) -> list[Item]:
     length = one(block, Tag.CRYPTOGRAPHIC_LENGTH)
     if alg is None or length is None:
         raise fail(R.PERMISSION_DENIED, "object cannot be re-keyed")
-    offset = one_int(payload, Tag.OFFSET)
+    offset = req.offset
     requested = check_client_attributes(
-        ctx,
-        request_attributes(ctx, payload, Tag.TEMPLATE_ATTRIBUTE, Tag.ATTRIBUTES),
-        ObjectType.SYMMETRIC_KEY,
+        ctx, request_attributes(ctx, req.attributes or (), req.template_names), ObjectType.SYMMETRIC_KEY
     )
     if offset is not None and any(a.name in _DATES for a in requested):
         raise fail(R.INVALID_MESSAGE, "Offset together with date attributes")  # Table 331
@@ -123,7 +122,7 @@ def rekey(ctx: Context, payload: Item) -> list[Item]:
 
     old.attrs.add("Link", _link(LinkType.REPLACEMENT_OBJECT_LINK, new.uid))
     ctx.save(old)
-    return [uid_item(new.uid)]
+    return ctx.encode(ReKeyResponse(unique_identifier=new.uid))
 
 
 _DATE_TAGS = {
