@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from agent.spec import InteropFunction, ItemType, Operation, ResultReason, Tag
+from agent.model import InteropRequest, InteropResponse, LogRequest, LogResponse
+from agent.spec import InteropFunction, Operation, ResultReason
 from agent.ttlv import Item
-from profiles.operations.base import Context, Handler, fail, one
+from profiles.operations.base import Context, Handler, fail
 
 R = ResultReason
 log = logging.getLogger("keyshelf.engine.interop")
@@ -18,29 +19,21 @@ _MAX_LOG_TEXT = 1024
 def interop(ctx: Context, payload: Item) -> list[Item]:
     """Begin / End / Reset of a named interoperability test: acknowledged, nothing to reset
     (objects are per-client and tests clean up after themselves)."""
-    function = one(payload, Tag.INTEROP_FUNCTION, kind=ItemType.ENUMERATION)
-    ident = one(payload, Tag.INTEROP_IDENTIFIER, kind=ItemType.TEXT_STRING)
-    if function is None:
-        raise fail(R.INVALID_MESSAGE, "Interop Function is required")
+    req = ctx.decode(payload, InteropRequest)
     try:
-        name = InteropFunction(int(function.value)).name
+        name = InteropFunction(req.interop_function).name
     except ValueError:
         raise fail(R.INVALID_FIELD, "unknown Interop Function") from None
-    log.info(
-        "interop %s %s by %s", name, "" if ident is None else str(ident.value)[:_MAX_LOG_TEXT], ctx.identity
-    )
-    return []
+    log.info("interop %s %s by %s", name, req.interop_identifier[:_MAX_LOG_TEXT], ctx.identity)
+    return ctx.encode(InteropResponse())
 
 
 def log_message(ctx: Context, payload: Item) -> list[Item]:
     """Write the client's Log Message to the server log (client text, bounded; no key material
     is ever part of it on our side)."""
-    message = one(payload, Tag.LOG_MESSAGE, kind=ItemType.TEXT_STRING)
-    if message is None:
-        raise fail(R.INVALID_MESSAGE, "Log Message is required")
-    text = str(message.value)[:_MAX_LOG_TEXT].replace("\n", " ")
+    text = ctx.decode(payload, LogRequest).log_message[:_MAX_LOG_TEXT].replace("\n", " ")
     log.info("client log from %s: %s", ctx.identity, text)
-    return []
+    return ctx.encode(LogResponse())
 
 
 HANDLERS: dict[Operation, Handler] = {Operation.INTEROP: interop, Operation.LOG: log_message}

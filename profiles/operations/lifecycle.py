@@ -10,11 +10,30 @@ applied when an object is opened (operations.base.effective_state).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import Enum
 
+from agent.model import (
+    ActivateRequest,
+    ActivateResponse,
+    ArchiveRequest,
+    ArchiveResponse,
+    Attribute,
+    CheckRequest,
+    CheckResponse,
+    DestroyRequest,
+    DestroyResponse,
+    GetUsageAllocationRequest,
+    GetUsageAllocationResponse,
+    ObtainLeaseRequest,
+    ObtainLeaseResponse,
+    RecoverRequest,
+    RecoverResponse,
+    RevokeRequest,
+    RevokeResponse,
+)
 from agent.spec import (
     CryptographicUsageMask,
-    ItemType,
     ObjectType,
     Operation,
     ResultReason,
@@ -30,9 +49,7 @@ from profiles.operations.base import (
     date,
     fail,
     one,
-    one_int,
     struct,
-    uid_item,
 )
 
 R = ResultReason
@@ -73,50 +90,38 @@ def next_state(state: State, event: Event) -> State:
     return new
 
 
-def _open(ctx: Context, payload: Item, *, archived_ok: bool = False) -> ManagedObject:
-    uid = ctx.request_uid(payload)
-    return ctx.open(uid, archived_ok=archived_ok)
-
-
 def activate(ctx: Context, payload: Item) -> list[Item]:
-    mo = _open(ctx, payload)
+    mo = ctx.open(ctx.uid(ctx.decode(payload, ActivateRequest).unique_identifier))
     if mo.object_type == ObjectType.TEMPLATE:
         raise fail(R.ILLEGAL_OPERATION, "object cannot be activated")  # SPEC-1.4 Table 346
     mo.rec.state = next_state(mo.state, Event.ACTIVATE)
     # SPEC-1.4 §4.19: the server sets the Activation Date to the time of the request
     mo.attrs.set("Activation Date", date(Tag.ACTIVATION_DATE, ctx.now))
     ctx.save(mo)
-    return [uid_item(mo.uid)]
+    return ctx.encode(ActivateResponse(unique_identifier=mo.uid))
 
 
 _COMPROMISE = {RevocationReasonCode.KEY_COMPROMISE, RevocationReasonCode.CA_COMPROMISE}
 
 
 def revoke(ctx: Context, payload: Item) -> list[Item]:
-    mo = _open(ctx, payload)
+    req = ctx.decode(payload, RevokeRequest)
+    mo = ctx.open(ctx.uid(req.unique_identifier))
     if mo.object_type == ObjectType.TEMPLATE:
         raise fail(R.ILLEGAL_OPERATION, "object cannot be revoked")
-    reason = one(payload, Tag.REVOCATION_REASON, kind=ItemType.STRUCTURE)
-    code_item = one(reason, Tag.REVOCATION_REASON_CODE, kind=ItemType.ENUMERATION)
-    if reason is None or code_item is None:
-        raise fail(R.INVALID_MESSAGE, "Revocation Reason is required")
-    try:
-        code = RevocationReasonCode(int(code_item.value))
-    except ValueError:
-        raise fail(R.INVALID_FIELD, "Revocation Reason is not recognized") from None  # Table 347
-    compromise = code in _COMPROMISE
+    if not isinstance(req.revocation_reason.revocation_reason_code, RevocationReasonCode):
+        raise fail(R.INVALID_FIELD, "Revocation Reason is not recognized")  # Table 347
+    compromise = req.revocation_reason.revocation_reason_code in _COMPROMISE
     mo.rec.state = next_state(mo.state, Event.COMPROMISE if compromise else Event.REVOKE)
-    mo.attrs.set("Revocation Reason", struct(Tag.REVOCATION_REASON, reason.value))
+    reason = ctx.attr_in(Attribute("Revocation Reason", req.revocation_reason))
+    mo.attrs.set(reason.name, reason.value)
     if compromise:
         # SPEC-1.4 §4.20: Compromise Date = now; Compromise Occurrence Date from the request,
         # else the Initial Date (§3.29 "SHOULD default")
-        occurred = one(payload, Tag.COMPROMISE_OCCURRENCE_DATE)
-        if occurred is not None and occurred.type not in (ItemType.DATE_TIME, ItemType.DATE_TIME_EXTENDED):
-            raise fail(R.INVALID_MESSAGE, "Compromise Occurrence Date is not a date")
+        occurred = req.compromise_occurrence_date
         when: object = mo.attrs.value("Initial Date")
         if occurred is not None:
-            extended = occurred.type == ItemType.DATE_TIME_EXTENDED
-            when = int(occurred.value) // 1_000_000 if extended else int(occurred.value)
+            when = int(occurred.timestamp())
         if isinstance(when, int) and not mo.attrs.has("Compromise Occurrence Date"):
             mo.attrs.set("Compromise Occurrence Date", date(Tag.COMPROMISE_OCCURRENCE_DATE, when))
         if not mo.attrs.has("Compromise Date"):
@@ -124,11 +129,11 @@ def revoke(ctx: Context, payload: Item) -> list[Item]:
     elif not isinstance(deact := mo.attrs.value("Deactivation Date"), int) or deact > ctx.now:
         mo.attrs.set("Deactivation Date", date(Tag.DEACTIVATION_DATE, ctx.now))
     ctx.save(mo)
-    return [uid_item(mo.uid)]
+    return ctx.encode(RevokeResponse(unique_identifier=mo.uid))
 
 
 def destroy(ctx: Context, payload: Item) -> list[Item]:
-    mo = _open(ctx, payload)
+    mo = ctx.open(ctx.uid(ctx.decode(payload, DestroyRequest).unique_identifier))
     if mo.object_type == ObjectType.TEMPLATE:
         if mo.rec.state == S.DESTROYED:
             raise fail(R.OBJECT_DESTROYED, "object has been destroyed")
@@ -141,23 +146,23 @@ def destroy(ctx: Context, payload: Item) -> list[Item]:
         mo.attrs.set("Destroy Date", date(Tag.DESTROY_DATE, ctx.now))
     mo.set_material(None)  # the value is gone; the metadata remains (SKLC-O-1, BL-M-9-21)
     ctx.save(mo)
-    return [uid_item(mo.uid)]
+    return ctx.encode(DestroyResponse(unique_identifier=mo.uid))
 
 
 def archive(ctx: Context, payload: Item) -> list[Item]:
-    mo = _open(ctx, payload)
+    mo = ctx.open(ctx.uid(ctx.decode(payload, ArchiveRequest).unique_identifier))
     mo.rec.archived = True
     mo.attrs.set("Archive Date", date(Tag.ARCHIVE_DATE, ctx.now))  # SPEC-1.4 §3.32
     ctx.save(mo)
-    return [uid_item(mo.uid)]
+    return ctx.encode(ArchiveResponse(unique_identifier=mo.uid))
 
 
 def recover(ctx: Context, payload: Item) -> list[Item]:
-    mo = _open(ctx, payload, archived_ok=True)
+    mo = ctx.open(ctx.uid(ctx.decode(payload, RecoverRequest).unique_identifier), archived_ok=True)
     mo.rec.archived = False
     ctx.save(mo)
     ctx.set_placeholder(mo.uid, Operation.RECOVER)  # SPEC-2.1 §6.1: Recover sets the ID Placeholder
-    return [uid_item(mo.uid)]
+    return ctx.encode(RecoverResponse(unique_identifier=mo.uid))
 
 
 CUM = CryptographicUsageMask
@@ -185,10 +190,9 @@ def usage_window_ok(mo: ManagedObject, mask: int, now: int) -> bool:
 def check(ctx: Context, payload: Item) -> list[Item]:
     """SPEC-1.4 §4.10: may the object be used as described? On refusal the ID Placeholder is
     emptied; 2.x answers Incompatible Cryptographic Usage Mask (BL-M-2-21, BL-M-3-21)."""
-    mo = _open(ctx, payload)
-    mask = one_int(payload, Tag.CRYPTOGRAPHIC_USAGE_MASK)
-    lease = one_int(payload, Tag.LEASE_TIME)
-    count = one_int(payload, Tag.USAGE_LIMITS_COUNT)
+    req = ctx.decode(payload, CheckRequest)
+    mo = ctx.open(ctx.uid(req.unique_identifier))
+    mask, lease, count = req.cryptographic_usage_mask, req.lease_time, req.usage_limits_count
     if mask is not None:
         have = mo.attrs.value("Cryptographic Usage Mask")
         if not isinstance(have, int) or have & mask != mask:
@@ -208,29 +212,33 @@ def check(ctx: Context, payload: Item) -> list[Item]:
         if remaining is not None and count > int(remaining.value):
             ctx.placeholder = None
             raise fail(R.USAGE_LIMIT_EXCEEDED, "Check failed")
-    return [uid_item(mo.uid)]
+    return ctx.encode(CheckResponse(unique_identifier=mo.uid))
 
 
 def obtain_lease(ctx: Context, payload: Item) -> list[Item]:
     """SPEC-1.4 §4.17: a lease on an Active object, for the server's Lease Time."""
-    mo = _open(ctx, payload)
+    mo = ctx.open(ctx.uid(ctx.decode(payload, ObtainLeaseRequest).unique_identifier))
     if mo.state != S.ACTIVE:
         raise fail(R.WRONG_KEY_LIFECYCLE_STATE, "no lease for an object that is not Active")  # Table 344
     lease = mo.attrs.value("Lease Time")
     lease_time = lease if isinstance(lease, int) else ctx.config.lease_time
     changed = mo.attrs.value("Last Change Date")
-    return [
-        uid_item(mo.uid),
-        Item(Tag.LEASE_TIME, ItemType.INTERVAL, lease_time),
-        date(Tag.LAST_CHANGE_DATE, changed if isinstance(changed, int) else ctx.now),
-    ]
+    when = changed if isinstance(changed, int) else ctx.now
+    return ctx.encode(
+        ObtainLeaseResponse(
+            unique_identifier=mo.uid,
+            lease_time=lease_time,
+            last_change_date=datetime.fromtimestamp(when, UTC),
+        )
+    )
 
 
 def get_usage_allocation(ctx: Context, payload: Item) -> list[Item]:
     """SPEC-1.4 §4.18: take ``Usage Limits Count`` units from the object's Usage Limits."""
-    mo = _open(ctx, payload)
-    wanted = one_int(payload, Tag.USAGE_LIMITS_COUNT)
-    if wanted is None or wanted <= 0:
+    req = ctx.decode(payload, GetUsageAllocationRequest)
+    mo = ctx.open(ctx.uid(req.unique_identifier))
+    wanted = req.usage_limits_count
+    if wanted <= 0:
         raise fail(R.INVALID_MESSAGE, "Usage Limits Count is required")  # Table 345
     limits = mo.attrs.get("Usage Limits")
     if limits is None:
@@ -250,7 +258,7 @@ def get_usage_allocation(ctx: Context, payload: Item) -> list[Item]:
         ]
         mo.attrs.replace_at("Usage Limits", limits.index, struct(Tag.USAGE_LIMITS, fields))
         ctx.save(mo)
-    return [uid_item(mo.uid)]
+    return ctx.encode(GetUsageAllocationResponse(unique_identifier=mo.uid))
 
 
 HANDLERS: dict[Operation, Handler] = {

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from agent.model import (
+    CapabilityInformation,
+    ProfileInformation,
+    ProtectionStorageMasks,
+    QueryRequest,
+    QueryResponse,
+    RNGParameters,
+)
 from agent.spec import (
     V1_3,
     V1_4,
     ItemType,
     Operation,
+    ProfileName,
+    ProtectionStorageMask,
     QueryFunction,
+    RNGAlgorithm,
     Tag,
 )
 from agent.ttlv import Item
-from profiles.operations.base import Context, Handler, boolean, children, enum, integer, struct, text
+from profiles.operations.base import Context, Handler
 
 QF = QueryFunction
 
@@ -19,59 +32,55 @@ QF = QueryFunction
 def query(ctx: Context, payload: Item) -> list[Item]:
     """Answer each requested Query Function; unknown or unsupported functions are ignored
     (the response lists what the server can report, SPEC-1.4 §4.25)."""
-    functions = {
-        int(f.value) for f in children(payload, Tag.QUERY_FUNCTION) if f.type == ItemType.ENUMERATION
-    }
+    functions = set(ctx.decode(payload, QueryRequest).query_function)
     catalog = ctx.services.catalog
     cfg = ctx.config
-    out: list[Item] = []
+    answer: dict[str, Any] = {}
     if QF.QUERY_OPERATIONS in functions:
-        out.extend(enum(Tag.OPERATION, op) for op in catalog.operations(ctx.version))
+        answer["operation"] = tuple(catalog.operations(ctx.version))
     if QF.QUERY_OBJECTS in functions:
-        out.extend(enum(Tag.OBJECT_TYPE, ot) for ot in catalog.object_types(ctx.version))
+        answer["object_type"] = tuple(catalog.object_types(ctx.version))
     if QF.QUERY_SERVER_INFORMATION in functions:
-        out.append(text(Tag.VENDOR_IDENTIFICATION, cfg.vendor_identification))
+        answer["vendor_identification"] = cfg.vendor_identification
         # Server Information is vendor-specific in 1.x; 2.x defines Server Name (SPEC-2.1 §2.1.27)
         info = (
-            []
+            ()
             if cfg.server_information is None or not ctx.v2
-            else [text(Tag.SERVER_NAME, cfg.server_information)]
+            else (Item(Tag.SERVER_NAME, ItemType.TEXT_STRING, cfg.server_information),)
         )
-        out.append(struct(Tag.SERVER_INFORMATION, info))
+        answer["server_information"] = Item(Tag.SERVER_INFORMATION, ItemType.STRUCTURE, info)
     if QF.QUERY_APPLICATION_NAMESPACES in functions:
-        out.extend(text(Tag.APPLICATION_NAMESPACE, ns) for ns in cfg.application_namespaces)
+        answer["application_namespace"] = tuple(cfg.application_namespaces)
     if QF.QUERY_PROFILES in functions and ctx.version >= V1_3:
         # Profile Information {Profile Name} per claimed profile (SPEC-1.4 §2.1.19)
-        out.extend(
-            struct(Tag.PROFILE_INFORMATION, (enum(Tag.PROFILE_NAME, name),))
-            for name in catalog.profile_names(ctx.version)
+        answer["profile_information"] = tuple(
+            ProfileInformation(profile_name=ProfileName(name)) for name in catalog.profile_names(ctx.version)
         )
     if QF.QUERY_CAPABILITIES in functions and ctx.version >= V1_3:
-        caps = [
-            boolean(Tag.STREAMING_CAPABILITY, False),
-            boolean(Tag.ASYNCHRONOUS_CAPABILITY, False),
-            boolean(Tag.ATTESTATION_CAPABILITY, False),
-        ]
-        if ctx.version >= V1_4:
-            # SPEC-1.4 §2.1.24: Batch Undo / Continue Capability
-            caps += [boolean(Tag.BATCH_UNDO_CAPABILITY, True), boolean(Tag.BATCH_CONTINUE_CAPABILITY, True)]
-        # Unwrap Mode, Destroy Action, Shredding Algorithm, RNG Mode: nothing the server
+        # SPEC-1.4 §2.1.24: Batch Undo / Continue Capability from 1.4 (the model leaves them out
+        # before). Unwrap Mode, Destroy Action, Shredding Algorithm, RNG Mode: nothing the server
         # promises beyond the defaults (Unspecified = 1 in each enumeration)
-        caps += [
-            enum(Tag.UNWRAP_MODE, 1),
-            enum(Tag.DESTROY_ACTION, 1),
-            enum(Tag.SHREDDING_ALGORITHM, 1),
-            enum(Tag.RNG_MODE, 1),
-        ]
-        out.append(struct(Tag.CAPABILITY_INFORMATION, caps))
+        batch = True if ctx.version >= V1_4 else None
+        answer["capability_information"] = (
+            CapabilityInformation(
+                streaming_capability=False,
+                asynchronous_capability=False,
+                attestation_capability=False,
+                batch_undo_capability=batch,
+                batch_continue_capability=batch,
+                unwrap_mode=1,
+                destroy_action=1,
+                shredding_algorithm=1,
+                rng_mode=1,
+            ),
+        )
     if QF.QUERY_RNGS in functions and ctx.version >= V1_3:
-        out.append(struct(Tag.RNG_PARAMETERS, (enum(Tag.RNG_ALGORITHM, cfg.rng_algorithm),)))
+        answer["rng_parameters"] = (RNGParameters(rng_algorithm=RNGAlgorithm(cfg.rng_algorithm)),)
     if QF.QUERY_STORAGE_PROTECTION_MASKS in functions and ctx.v2:
         # SPEC-2.1 §6.1.37: the masks the server can honour; keys are held in software
-        out.append(struct(Tag.PROTECTION_STORAGE_MASKS, (integer(Tag.PROTECTION_STORAGE_MASK, 1),)))
-    if QF.QUERY_EXTENSION_LIST in functions or QF.QUERY_EXTENSION_MAP in functions:
-        pass  # no extensions defined by this server
-    return out
+        answer["protection_storage_masks"] = ProtectionStorageMasks((ProtectionStorageMask.SOFTWARE,))
+    # Query Extension List / Map: no extensions defined by this server
+    return ctx.encode(QueryResponse(**answer))
 
 
 HANDLERS: dict[Operation, Handler] = {Operation.QUERY: query}

@@ -675,7 +675,8 @@ def test_interop_and_log_2_1() -> None:
     begin = item(OP.INTEROP, e(T.INTEROP_FUNCTION, 1), t(T.INTEROP_IDENTIFIER, "BL-M-1-21"))
     assert send(engine, request(V2_1, begin)).items[0].ok
     assert send(engine, request(V2_1, item(OP.LOG, t(T.LOG_MESSAGE, "hello")))).items[0].ok
-    assert send(engine, request(V2_1, item(OP.LOG))).items[0].reason == RR.INVALID_MESSAGE
+    # a missing required field: agent.model's rule (INTERFACES.md agent/model), Invalid Field
+    assert send(engine, request(V2_1, item(OP.LOG))).items[0].reason == RR.INVALID_FIELD
     assert send(engine, request(V1_4, item(OP.LOG, t(T.LOG_MESSAGE, "x")))).items[0].reason == (
         RR.OPERATION_NOT_SUPPORTED
     )
