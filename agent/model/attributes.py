@@ -18,8 +18,7 @@ An attribute is ``Attribute(name, value, index)`` whatever the protocol version:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from agent.spec import (
     AlternativeNameType,
@@ -43,6 +42,11 @@ from agent.spec import (
     Tag,
     UsageLimitsUnit,
 )
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # processed on first use: import time (issue 4), see _deferred
+    from agent.model._deferred import dataclass
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from typing import Any, Final, TypeVar, cast
 
 from agent import ttlv
 from agent.errors import InvalidField, InvalidMessage, KmipError
+from agent.model._deferred import build
 from agent.model._fields import BARE
 from agent.model.attributes import ATTRIBUTE_VALUE_CLASSES, Attribute, Name, Typed
 from agent.model.messages import RequestMessage, ResponseMessage
@@ -874,6 +875,7 @@ def _attribute_carrier(
     carrier: Tag | str, repeated: bool, v2: bool, with_names: bool
 ) -> tuple[tuple[int, ...], Decoder, Encoder, bool]:
     """(tags, decoder, encoder, repeated) of an attribute field in one major version."""
+    build(Attribute)  # _attribute() makes instances with object.__new__
     if carrier == BARE:
         # 1.x Attribute items directly in the parent (Locate, Get Attributes response, Key Value)
         return (Tag.ATTRIBUTE,), _decode_attribute_v1, _encode_attribute_v1, repeated
@@ -997,6 +999,7 @@ def from_item(item: Item, cls: type[T], version: tuple[int, int]) -> T:
     """The model object of class ``cls`` an Item tree holds; raises KmipError (see module doc)."""
     ctx = context(version)
     if cls is Attribute:
+        build(Attribute)  # _attribute() makes instances with object.__new__
         return cast(T, _decode_attribute(item, ctx))
     return cast(T, _plan(cls, ctx).decode(item, ctx))
 

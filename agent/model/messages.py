@@ -8,9 +8,9 @@ item). A payload of an Operation without a class (extensions) stays the Item.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from agent.errors import KmipError
 from agent.model._fields import local_metadata, required_tagged
@@ -25,6 +25,11 @@ from agent.spec import (
     Tag,
 )
 from agent.ttlv import Item
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # processed on first use: import time (issue 4), see _deferred
+    from agent.model._deferred import dataclass
 
 
 @dataclass(frozen=True, kw_only=True)

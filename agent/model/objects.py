@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import ClassVar
+from dataclasses import field
+from typing import TYPE_CHECKING, ClassVar
 
 from agent.model._fields import BARE, attributes
 from agent.model.attributes import Attribute, CryptographicParameters
@@ -21,6 +21,11 @@ from agent.spec import (
     Tag,
     WrappingMethod,
 )
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # processed on first use: import time (issue 4), see _deferred
+    from agent.model._deferred import dataclass
 
 # --- Key Material: Byte String, or one of the Transparent structures (spec 2.1 2.1.7) ----
 

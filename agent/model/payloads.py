@@ -15,9 +15,9 @@ Attribute References, both given as 1.x attribute names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from agent.model._fields import BARE, REQUIRED, attribute_names, attributes, carrier, template_names
 from agent.model.attributes import (
@@ -63,6 +63,11 @@ from agent.spec import (
     Tag,
 )
 from agent.ttlv import Item
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # processed on first use: import time (issue 4), see _deferred
+    from agent.model._deferred import dataclass
 
 __all__ = [
     "PAYLOADS",

@@ -7,9 +7,9 @@ Vendor Extension): its content is not specified by KMIP.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from agent.model._fields import attributes
 from agent.model.attributes import Attribute, CryptographicParameters, UsageLimits
@@ -24,6 +24,11 @@ from agent.spec import (
     Version,
 )
 from agent.ttlv import Item
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # processed on first use: import time (issue 4), see _deferred
+    from agent.model._deferred import dataclass
 
 
 @dataclass(frozen=True)
