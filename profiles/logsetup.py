@@ -39,10 +39,16 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts, level, logger, event, then the record's fields."""
 
+    _stamp: tuple[int, str] = (-1, "")  # (second, its text): one strftime per second, not per line
+
     def format(self, record: logging.LogRecord) -> str:
+        second, stamp = self._stamp
+        if second != int(record.created):
+            second = int(record.created)
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._stamp = (second, stamp)
         out: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": f"{stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "event": record.getMessage(),

@@ -13,8 +13,10 @@ Transport rules (kmip-digest §1.1 framing, §3.4 transport):
   first byte arrived (a client trickling bytes is dropped); ``handshake_timeout``; writes are
   bounded by ``read_timeout`` too. ``max_connections`` counts connections from accept on.
 - Requests on one connection are answered in order; connections are served concurrently. The
-  engine is blocking (SQLite), so it runs in a bounded thread pool (``workers``; 0 = on the
-  loop).
+  engine is blocking (SQLite): requests that may wait on the disk (any durable write, which
+  waits for the group fsync) run in a bounded thread pool (``workers``; 0 = on the loop);
+  requests made only of operations that never wait on it (INLINE_OPERATIONS: Get and the
+  reads) run on the event loop, saving the thread hand-off.
 - A framing error (bad header, oversized) gets the engine's Invalid Message response and the
   connection is closed, because later messages can no longer be separated (SPEC-2.1 §10.1
   "Codec Error"). A well-framed but undecodable message gets Invalid Message and the
@@ -56,14 +58,14 @@ TLS12_CIPHERS = (
 )
 
 
-# Operations that only read the store. A request made only of these runs on the event loop:
-# it never waits on an fsync, and skipping the thread hand-off saves ~65 us. Everything else
-# runs in the thread pool, where concurrent writers share one commit (profiles/store/sqlite.py
-# group commit) and an fsync never stalls the loop. Get is NOT here: the first Get of an object
-# clears Fresh (SPEC-1.4 §3.34), a durable write; on the loop those fsyncs would serialize every
-# connection (measured: 175 Get/s at concurrency 8 on freshly created keys).
+# Operations that never wait on the disk. A request made only of these runs on the event loop:
+# skipping the thread hand-off saves ~65 us. Get is one of them: its only write, clearing Fresh
+# on the first Get (SPEC-1.4 §3.34), is not durable (Storage.update(durable=False)) and waits for
+# no fsync. Everything else runs in the thread pool, where concurrent writers share one fsync
+# (profiles/store/sqlite.py group commit) and an fsync never stalls the loop.
 INLINE_OPERATIONS = frozenset(
     {
+        Operation.GET,
         Operation.GET_ATTRIBUTES,
         Operation.GET_ATTRIBUTE_LIST,
         Operation.LOCATE,
@@ -425,31 +427,35 @@ class Server:
             )
             return False
         # Logged and counted before the write, so a client holding its response can rely on both.
-        log.info(
-            "request",
-            extra={
-                "fields": {
-                    "client": identity,
-                    "peer": conn.peer,
-                    "version": summary.version,
-                    "items": [
-                        {
-                            "op": item.operation,
-                            "uid": list(item.unique_identifiers),
-                            "result": item.status,
-                            "reason": item.reason,
-                        }
-                        for item in summary.items
-                    ],
-                    "bytes_in": len(data),
-                    "bytes_out": len(response),
-                    "ms": round((time.perf_counter() - start) * 1000.0, 3),
-                }
-            },
-        )
+        # The line is built only from the engine's summary (nothing is decoded again for it).
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "client": identity,
+                        "peer": conn.peer,
+                        "version": summary.version,
+                        "items": [
+                            {
+                                "op": item.operation,
+                                "uid": list(item.unique_identifiers),
+                                "result": item.status,
+                                "reason": item.reason,
+                            }
+                            for item in summary.items
+                        ],
+                        "bytes_in": len(data),
+                        "bytes_out": len(response),
+                        "ms": round((time.perf_counter() - start) * 1000.0, 3),
+                    }
+                },
+            )
         conn.requests += 1
         self.state.total_requests += 1
         writer.write(response)
+        if not writer.transport.get_write_buffer_size():
+            return True  # all handed to the kernel: no drain (and no timer) needed
         try:
             async with asyncio.timeout(self.config.limits.read_timeout):
                 await writer.drain()

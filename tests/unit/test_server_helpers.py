@@ -32,10 +32,11 @@ def test_read_requests_run_inline() -> None:
         assert reads_only(request(QUERY, version=version))
 
 
-def test_get_goes_to_the_pool() -> None:
-    """The first Get clears Fresh: a durable write that must not block the event loop."""
-    assert not reads_only(request(GET))
-    assert not reads_only(request(LOCATE, GET))
+def test_get_runs_inline() -> None:
+    """The first Get clears Fresh with a non-durable write: it never waits on the disk."""
+    assert reads_only(request(GET))
+    assert reads_only(request(LOCATE, GET))
+    assert not reads_only(request(GET, DESTROY))
 
 
 def test_any_write_goes_to_the_pool() -> None:
