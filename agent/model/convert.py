@@ -490,7 +490,7 @@ def _leaf(py: Any, tag: int, td: TagDef | None) -> tuple[ItemType, Decoder, Enco
         return STRUCTURE, *_raw(tag)
     if py is object:
         return STRUCTURE, *_generic(tag)
-    if dataclasses.is_dataclass(py):
+    if _is_dataclass_type(py):
         return STRUCTURE, *_struct(cast(type, py), tag)
     if py is bool:
         return BOOLEAN, *_scalar(tag, BOOLEAN, bool)
@@ -526,7 +526,7 @@ def _union(
     v2_only: set[tuple[int, int]] = set()
     for m in members:
         mtag = tag
-        if dataclasses.is_dataclass(m):
+        if _is_dataclass_type(m):
             own = getattr(m, "TAG", None)
             if tag is None or (own is not None and _distinct_tags(members)):
                 mtag = own
@@ -590,12 +590,19 @@ def _union(
     return tuple(tags), dec, enc
 
 
+def _is_dataclass_type(py: Any) -> bool:
+    """``dataclasses.is_dataclass`` for a class, without processing a deferred one: plans of
+    union members are compiled when an item of theirs is met (a Get of a Symmetric Key does
+    not process the other managed-object and transparent-key classes)."""
+    return isinstance(py, type) and any("__dataclass_fields__" in c.__dict__ for c in py.__mro__)
+
+
 def _is_enum(py: Any) -> bool:
     return isinstance(py, type) and issubclass(py, IntEnum)
 
 
 def _distinct_tags(members: list[Any]) -> bool:
-    own = {getattr(m, "TAG", None) for m in members if dataclasses.is_dataclass(m)}
+    own = {getattr(m, "TAG", None) for m in members if _is_dataclass_type(m)}
     return len(own) > 1
 
 
@@ -650,7 +657,7 @@ def _compile_field(
         return _payload_field(f, index, tag, required)
     if len(members) == 1:
         py = members[0]
-        if tag is None and dataclasses.is_dataclass(py):
+        if tag is None and _is_dataclass_type(py):
             tag = getattr(py, "TAG", None)
         if tag is None:
             raise TypeError(f"{cls.__name__}.{f.name}: no tag")
