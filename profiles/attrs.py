@@ -408,12 +408,23 @@ class AttrSet:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> AttrSet:
-        root = decode(data)
-        out: list[Attr] = []
-        for a in root.value:
-            name, index, value = a.value
-            out.append(Attr(str(name.value), value, int(index.value)))
-        return cls(out)
+        # Decoding the blob is most of the cost of opening an object (every Get): the decoded
+        # attributes (immutable) are kept per blob, so a blob read again is not decoded again.
+        # Not secret: key material is never in this blob. Bounded: emptied when full.
+        decoded = _DECODED.get(data)
+        if decoded is None:
+            decoded = tuple(
+                Attr(str(name.value), value, int(index.value))
+                for name, index, value in (a.value for a in decode(data).value)
+            )
+            if len(_DECODED) >= _DECODED_MAX:
+                _DECODED.clear()
+            _DECODED[data] = decoded
+        return cls(list(decoded))
+
+
+_DECODED: dict[bytes, tuple[Attr, ...]] = {}
+_DECODED_MAX = 4096
 
 
 # --------------------------------------------------------------------------------------------

@@ -47,11 +47,10 @@ from agent.spec import (
     Tag,
     Version,
     enum_value_name,
-    tag_def,
 )
 from agent.ttlv import DecodeError, Item, decode, encode
 from profiles.catalog import SUPPORTED_VERSIONS, Catalog
-from profiles.operations import HANDLERS, REQUEST_FIELDS
+from profiles.operations import HANDLERS
 from profiles.operations.base import (
     Context,
     EngineConfig,
@@ -229,7 +228,6 @@ class Engine:
             )
         ctx = Context(self.services, version, identity, self._now())
         ctx.request_version = _requested_version(msg)
-        ctx.exact = ctx.request_version == version
         correlation = _opt_text(header, Tag.CLIENT_CORRELATION_VALUE)
 
         option = _opt_int(header, Tag.BATCH_ERROR_CONTINUATION_OPTION) or BECO.STOP
@@ -373,8 +371,6 @@ class Engine:
                 raise fail(R.OPERATION_NOT_SUPPORTED, "operation not supported")
             if payload is None:
                 raise fail(R.INVALID_MESSAGE, "batch item without Request Payload")
-            if ctx.exact:
-                _check_fields(op, payload, ctx.version)
             ctx.operation = op
             with self.store.transaction():
                 out = handler(ctx, payload)
@@ -547,17 +543,6 @@ def _sniff_version(data: bytes) -> Version:
     if v is None:
         return V2_1 if major > 2 else V1_0
     return v
-
-
-def _check_fields(op: Operation, payload: Item, version: Version) -> None:
-    """SPEC-1.4 §11.1 Table 327: same major and minor version, unknown field -> Invalid Field."""
-    allowed = REQUEST_FIELDS.get(op)
-    if allowed is None:
-        return
-    for c in payload.value:
-        row = tag_def(c.tag)
-        if c.tag not in allowed or row is None or not row.in_version(version):
-            raise fail(R.INVALID_FIELD, "field not defined for this operation and version")
 
 
 def _opt_int(header: Item, tag: int) -> int | None:

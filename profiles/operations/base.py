@@ -17,10 +17,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypeVar, get_args
 
 from agent.errors import KmipError
 from agent.model import Attribute, from_item, to_item
+from agent.model import ManagedObject as ModelObject
 from agent.spec import (
     V2_0,
     ItemType,
@@ -41,6 +42,8 @@ from profiles.store.base import ObjectRecord, Storage
 
 R = ResultReason
 T = TypeVar("T")
+# agent.model's managed object classes by tag (SPEC-1.4 §2.2, SPEC-2.1 §2.2)
+_OBJECT_CLASSES: dict[int, type[ModelObject]] = {cls.TAG: cls for cls in get_args(ModelObject)}
 
 Handler = Callable[["Context", Item], list[Item]]
 
@@ -222,11 +225,9 @@ class Context:
     # the current item's object ids, for the request log
     touched: list[str] = field(default_factory=list)
     operation: Operation = Operation.QUERY
-    # the request is in a version the server speaks exactly (not a newer minor answered in an
-    # older one): unknown fields are then Invalid Field rather than ignored (SPEC-1.4 §11.1)
-    exact: bool = True
-    # the version the request was written in (a newer minor than ``version`` is read leniently
-    # by agent.model: its unknown fields are ignored, SPEC-1.4 §11.1); None = ``version``
+    # the version the request was written in: agent.model reads a payload strictly in a version
+    # the server speaks exactly (unknown field -> Invalid Field) and ignores unknown fields of a
+    # newer minor answered in ``version`` (SPEC-1.4 §11.1 Table 327); None = ``version``
     request_version: Version | None = None
 
     @property
@@ -348,6 +349,13 @@ class Context:
         if self.v2:
             payload = _prepare_v2(payload)
         return from_item(payload, cls, self.request_version or self.version)
+
+    def decode_object(self, obj: Item) -> ModelObject:
+        """A stored managed object as agent.model's class of its tag, in the answer's version."""
+        cls = _OBJECT_CLASSES.get(obj.tag)
+        if cls is None:
+            raise fail(R.GENERAL_FAILURE, "stored object of an unknown kind")
+        return from_item(obj, cls, self.version)
 
     def encode(self, response: object) -> list[Item]:
         """The Response Payload's children for a typed ``<Op>Response``, in the answer's version."""

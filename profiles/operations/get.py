@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from agent.model import GetRequest, GetResponse
 from agent.spec import ItemType, KeyFormatType, ObjectType, Operation, ResultReason, Tag
 from agent.ttlv import Item
-from profiles.operations.base import Context, Handler, boolean, enum, fail, one, one_int, struct, uid_item
+from profiles.operations.base import Context, Handler, boolean, enum, fail, one, struct
 from profiles.operations.objects import KEY_OBJECTS, key_block
 
 R = ResultReason
@@ -68,16 +69,16 @@ def convert(object_type: int, obj: Item, wanted: int | None) -> Item:
 
 
 def get(ctx: Context, payload: Item) -> list[Item]:
-    uid = ctx.request_uid(payload)
-    mo = ctx.open(uid)
+    req = ctx.decode(payload, GetRequest)
+    mo = ctx.open(ctx.uid(req.unique_identifier))
     obj = mo.material_item()
     if obj is None:
         # SPEC-2.1 BL-M-8-21: Object Destroyed; 1.x "the server only has attributes for this
         # object" -> Illegal Operation (SPEC-1.4 Table 338), mapped by reason_for_version
         raise fail(R.OBJECT_DESTROYED, "object has been destroyed")
-    if one(payload, Tag.KEY_WRAPPING_SPECIFICATION) is not None:
+    if req.key_wrapping_specification is not None:
         raise fail(R.FEATURE_NOT_SUPPORTED, "key wrapping is not supported")
-    if one(payload, Tag.KEY_COMPRESSION_TYPE) is not None:
+    if req.key_compression_type is not None:
         raise fail(R.KEY_COMPRESSION_TYPE_NOT_SUPPORTED, "key compression is not supported")
     if mo.object_type in KEY_OBJECTS:
         # SPEC-1.4 §3.48 / §3.50, Table 338: Sensitive / not Extractable keys are not returned
@@ -86,14 +87,18 @@ def get(ctx: Context, payload: Item) -> list[Item]:
             raise fail(R.SENSITIVE, "object is sensitive")
         if mo.attrs.value("Extractable") is False:
             raise fail(R.NOT_EXTRACTABLE, "object is not extractable")
-    out = convert(mo.object_type, obj, one_int(payload, Tag.KEY_FORMAT_TYPE))
+    out = convert(mo.object_type, obj, req.key_format_type)
     if mo.attrs.value("Fresh") is True:
         # SPEC-1.4 §3.34: Fresh becomes False once the object has been retrieved (BL-M-13-21)
         mo.attrs.set("Fresh", boolean(Tag.FRESH, False))
-        # Not durable: a Fresh=False lost in a crash only reports the key fresh once more,
-        # while waiting for the fsync would make every first Get wait on the disk.
-        ctx.save(mo, changed=False, durable=False)
-    return [enum(Tag.OBJECT_TYPE, mo.object_type), uid_item(mo.uid), out]
+        ctx.save(mo, changed=False)
+    return ctx.encode(
+        GetResponse(
+            object_type=ObjectType(mo.object_type),
+            unique_identifier=mo.uid,
+            managed_object=ctx.decode_object(out),
+        )
+    )
 
 
 HANDLERS: dict[Operation, Handler] = {Operation.GET: get}
