@@ -111,20 +111,6 @@ def one(item: Item | None, tag: int, *, kind: ItemType | None = None) -> Item | 
     return found[0]
 
 
-def one_int(item: Item | None, tag: int) -> int | None:
-    c = one(item, tag)
-    if c is None:
-        return None
-    if not isinstance(c.value, int) or isinstance(c.value, bool):
-        raise fail(R.INVALID_MESSAGE, "field has the wrong item type")
-    return int(c.value)
-
-
-def one_text(item: Item | None, tag: int) -> str | None:
-    c = one(item, tag, kind=ItemType.TEXT_STRING)
-    return None if c is None else str(c.value)
-
-
 def text(tag: int, value: str) -> Item:
     return Item(tag, ItemType.TEXT_STRING, value)
 
@@ -147,10 +133,6 @@ def date(tag: int, value: int) -> Item:
 
 def struct(tag: int, items: Iterable[Item]) -> Item:
     return Item(tag, ItemType.STRUCTURE, tuple(items))
-
-
-def uid_item(uid: str) -> Item:
-    return text(Tag.UNIQUE_IDENTIFIER, uid)
 
 
 # --------------------------------------------------------------------------------------------
@@ -255,20 +237,6 @@ class Context:
             self.returned.append(uid)
             if op is not None:
                 self.by_operation[int(op)] = uid
-
-    def request_uid(self, payload: Item | None) -> str:
-        """The Unique Identifier of the request, or the ID Placeholder when it is omitted
-        (SPEC-1.4 §4: "If omitted, then the ID Placeholder value is used")."""
-        item = one(payload, Tag.UNIQUE_IDENTIFIER)
-        if item is None:
-            return self.uid(None)
-        if item.type == ItemType.TEXT_STRING:
-            return str(item.value)
-        if self.v2 and item.type == ItemType.ENUMERATION:
-            return self._uid_from_enum(int(item.value))
-        if self.v2 and item.type == ItemType.INTEGER:
-            return self.uid(int(item.value))
-        raise fail(R.INVALID_MESSAGE, "Unique Identifier has the wrong item type")
 
     def uid(self, value: str | int | None) -> str:
         """A decoded request's Unique Identifier (agent.model UID): text, the ID Placeholder when

@@ -91,7 +91,9 @@ def get(ctx: Context, payload: Item) -> list[Item]:
     if mo.attrs.value("Fresh") is True:
         # SPEC-1.4 §3.34: Fresh becomes False once the object has been retrieved (BL-M-13-21)
         mo.attrs.set("Fresh", boolean(Tag.FRESH, False))
-        ctx.save(mo, changed=False)
+        # Not durable: a Fresh=False lost in a crash only reports the key fresh once more,
+        # while waiting for the fsync would make every first Get wait on the disk.
+        ctx.save(mo, changed=False, durable=False)
     return ctx.encode(
         GetResponse(
             object_type=ObjectType(mo.object_type),
