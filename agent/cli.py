@@ -114,6 +114,10 @@ def _parser() -> argparse.ArgumentParser:
     rev = sub.add_parser("revoke", help="Revoke an object")
     rev.add_argument("--uid", required=True)
     rev.add_argument("--reason", default="CessationOfOperation", help="e.g. KeyCompromise, Superseded")
+    # Scripts write `keyshelf-agent tape-key ... --json` as often as `keyshelf-agent --json tape-key`:
+    # accept it after the command too (SUPPRESS keeps the global value when it is not given there).
+    for command in sub.choices.values():
+        command.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     return p
 
 

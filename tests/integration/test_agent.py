@@ -314,6 +314,8 @@ def test_command_line(pki: Pki, kmip_server: ServerThread, tmp_path: Path) -> No
     assert code == 0 and json.loads(out)["uid"] == written["uid"]
     code, out, _ = run_cli(*base, "tape-key", "--kad", "0A0B0C0D", "--generation", "lto8")
     assert code == 0 and written["uid"] in out  # readable table
+    code, out, _ = run_cli(*base, "tape-key", "--kad", "0A0B0C0D", "--generation", "lto8", "--json")
+    assert code == 0 and json.loads(out)["uid"] == written["uid"]  # --json after the command too
 
     code, _, _ = run_cli(*base, "tape-key", "--kad", "FFFF", "--generation", "lto8")
     assert code == 3  # not found
