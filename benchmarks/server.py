@@ -48,6 +48,9 @@ S, I, E, T, B = (
 )
 
 
+FILL_BATCH = 50  # Creates per request when filling keyshelf from the small to the large population
+
+
 # -- requests (KMIP 1.2, spec 1.2 section 4 payloads, Template-Attribute form) --------------------
 def _attr(name: str, value: Item) -> Item:
     return Item(
@@ -58,6 +61,11 @@ def _attr(name: str, value: Item) -> Item:
 
 
 def _message(operation: Operation, payload: tuple[Item, ...], batch: int = 1) -> bytes:
+    return _batch_message([(operation, payload)] * batch)
+
+
+def _batch_message(items: list[tuple[Operation, tuple[Item, ...]]]) -> bytes:
+    batch = len(items)
     header = Item(
         Tag.REQUEST_HEADER,
         S,
@@ -70,19 +78,19 @@ def _message(operation: Operation, payload: tuple[Item, ...], batch: int = 1) ->
             Item(Tag.BATCH_COUNT, I, batch),
         ),
     )
-    items = tuple(
+    batch_items = tuple(
         Item(
             Tag.BATCH_ITEM,
             S,
             (
                 Item(Tag.OPERATION, E, int(operation)),
-                *((Item(Tag.UNIQUE_BATCH_ITEM_ID, B, bytes([n])),) if batch > 1 else ()),
+                *((Item(Tag.UNIQUE_BATCH_ITEM_ID, B, n.to_bytes(2, "big")),) if batch > 1 else ()),
                 Item(Tag.REQUEST_PAYLOAD, S, payload),
             ),
         )
-        for n in range(batch)
+        for n, (operation, payload) in enumerate(items)
     )
-    return encode(Item(Tag.REQUEST_MESSAGE, S, (header, *items)))
+    return encode(Item(Tag.REQUEST_MESSAGE, S, (header, *batch_items)))
 
 
 def _asi(data: str) -> Item:
@@ -94,6 +102,15 @@ def _asi(data: str) -> Item:
 
 
 def create_request(asi_data: str | None = None) -> bytes:
+    return _batch_message([(Operation.CREATE, _create_payload(asi_data))])
+
+
+def create_batch_request(asi_data: list[str]) -> bytes:
+    """One message creating a key per ASI (the keyshelf fill beyond PyKMIP's population only)."""
+    return _batch_message([(Operation.CREATE, _create_payload(a)) for a in asi_data])
+
+
+def _create_payload(asi_data: str | None) -> tuple[Item, ...]:
     attrs = [
         _attr("Cryptographic Algorithm", Item(Tag.ATTRIBUTE_VALUE, E, int(CryptographicAlgorithm.AES))),
         _attr("Cryptographic Length", Item(Tag.ATTRIBUTE_VALUE, I, 256)),
@@ -101,11 +118,10 @@ def create_request(asi_data: str | None = None) -> bytes:
     ]
     if asi_data is not None:
         attrs.append(_attr("Application Specific Information", _asi(asi_data)))
-    payload = (
+    return (
         Item(Tag.OBJECT_TYPE, E, int(ObjectType.SYMMETRIC_KEY)),
         Item(Tag.TEMPLATE_ATTRIBUTE, S, tuple(attrs)),
     )
-    return _message(Operation.CREATE, payload)
 
 
 def uid_request(operation: Operation, uid: str) -> bytes:
@@ -253,21 +269,26 @@ def run_phase(
     return Phase(f"{op}", ops, busy, lat), created
 
 
-def fill(port: int, certs: Path, start: int, count: int, conc: int = 4) -> float:
-    """Create ``count`` keys with distinct ASIs (numbered from ``start``); returns seconds."""
+def fill(port: int, certs: Path, start: int, count: int, conc: int = 4, batch: int = 1) -> float:
+    """Create ``count`` keys with distinct ASIs (numbered from ``start``), ``batch`` Creates per
+    request message; returns seconds. Untimed set-up: the timed phases send identical single
+    requests to both servers; only keyshelf's fill beyond PyKMIP's population is batched."""
     ranges = [(start + i * count // conc, start + (i + 1) * count // conc) for i in range(conc)]
     t0 = time.perf_counter()
     with mp.get_context("fork").Pool(conc) as pool:
-        pool.map(_fill_range, [(port, str(certs), lo, hi) for lo, hi in ranges])
+        pool.map(_fill_range, [(port, str(certs), lo, hi, batch) for lo, hi in ranges])
     return time.perf_counter() - t0
 
 
-def _fill_range(args: tuple[int, str, int, int]) -> None:
-    port, certs, lo, hi = args
+def _fill_range(args: tuple[int, str, int, int, int]) -> None:
+    port, certs, lo, hi, batch = args
     conn = Connection(port, Path(certs))
     try:
-        for n in range(lo, hi):
-            check(conn.call(create_request(asi_for(n))))
+        for n in range(lo, hi, batch):
+            asis = [asi_for(i) for i in range(n, min(n + batch, hi))]
+            request = create_request(asis[0]) if len(asis) == 1 else create_batch_request(asis)
+            if len(uids_of(conn.call(request))) != len(asis):
+                raise RuntimeError("fill: a Create of the batch did not return its key")
     finally:
         conn.close()
 
@@ -323,7 +344,7 @@ def measure(quick: bool, log: Callable[[str], None]) -> dict[str, object]:
             out[f"{name}_locate_asi_p50_ms_at_{small}"] = round(phase.pct(0.5), 3)
             log(f"{name} Locate by ASI at {small}: p50 {phase.pct(0.5):.2f} ms")
         port, certs = targets["keyshelf"]
-        seconds = fill(port, certs, small, large - small)
+        seconds = fill(port, certs, small, large - small, batch=FILL_BATCH)
         log(f"keyshelf: filled to {large} keys in {seconds:.1f} s more")
         phase = locate_latency(port, certs, large, 500)
         out["locate_asi_p50_ms"] = round(phase.pct(0.5), 3)

@@ -17,8 +17,8 @@
   flag a Get clears (SPEC-1.4 §3.34), so Gets never wait on the disk.
 - Read barrier: a committed but not yet synced write is visible to other connections. So that
   no response reveals an object that could still vanish in a power loss, ``load`` and
-  ``locate`` wait for the sync when they return an object whose last durable write is still
-  unsynced (rare: only while its writer is itself waiting for that fsync).
+  ``locate`` wait for (or run) the sync when they return an object whose last durable write is
+  still unsynced (rare: only while its writer is itself waiting for that fsync).
 - Concurrency: one reader connection per thread; WAL readers never wait for the writer or
   for each other. Writes go through one writer connection, owned by one thread at a time
   for the duration of a write (or of a transaction scope from its first write on).
@@ -259,6 +259,7 @@ class SQLiteStorage:
         with cv:
             self._seq = seq
             self._inflight = 0
+            cv.notify_all()  # a reader may be waiting for this COMMIT to end (_read_barrier)
         return seq
 
     def _fsync_wal(self) -> None:
@@ -308,21 +309,19 @@ class SQLiteStorage:
 
     def _read_barrier(self, uids: Iterable[str]) -> None:
         """Wait until the last durable write of each of ``uids`` is synced (module docstring).
-        Its writer is itself waiting for that fsync, so a reader only waits, never syncs."""
+        The reader syncs itself if no fsync is running, so it never depends on the writer
+        thread (which may be waiting for a lock this reader holds)."""
         pending = self._pending
         seq = max((pending.get(u, 0) for u in uids), default=0)
         if not seq:
             return
         cv = self._sync_cv
         with cv:
-            while (
-                self._synced < seq
-                and not self._broken
-                and (seq <= self._seq or seq == self._inflight)  # else: its COMMIT failed
-            ):
+            while seq > self._seq and seq == self._inflight:  # its COMMIT is still returning
                 cv.wait()
-            if self._broken and self._synced < seq:
-                raise StoreError("fsync failed; the object may not be durable")
+            committed = seq <= self._seq  # else that COMMIT failed: the row read is an older one
+        if committed:
+            self._wait_synced(seq)
 
     @contextmanager
     def _writing(self, uid: str, durable: bool) -> Iterator[sqlite3.Connection]:

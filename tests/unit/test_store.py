@@ -703,3 +703,32 @@ def test_locate_driven_by_the_smallest_equality(store: Storage) -> None:
     assert store.locate(LocateQuery([Condition(data, "d7"), Condition(ns, "LTO")])) == ["u7"]
     assert store.locate(LocateQuery([Condition(data, "d7"), Condition(ns, "other")])) == []
     assert len(store.locate(LocateQuery([Condition(ns, "LTO")]))) == 100
+
+
+@needs_sqlite
+def test_read_barrier_syncs_when_the_writer_does_not(tmp_path: Path, protector: KeyProtector) -> None:
+    """A reader of an unsynced object runs the fsync itself when nobody else is: the writer may
+    be inside durability_scope() (its wait deferred), or waiting for a lock the reader holds."""
+    from profiles.store.sqlite import SQLiteStorage
+
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}", protector)
+    assert isinstance(store, SQLiteStorage)
+    committed, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with store.durability_scope():
+            store.insert(record("new"))
+            committed.set()
+            assert release.wait(60)  # holds its wait back until the reader is done
+
+    th = threading.Thread(target=writer)
+    th.start()
+    try:
+        assert committed.wait(60)
+        assert "new" in store._pending and store._synced < store._seq
+        assert store.load("new") is not None  # returns: the reader synced
+        assert store._synced == store._seq and not store._pending
+    finally:
+        release.set()
+        th.join(60)
+        store.close()
