@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from tests.conformance.catalog import CaseFile, all_cases
+from tests.conformance.catalog import CaseFile, all_cases, write_expected_failures
 from tests.conformance.live import live_server
 from tests.conformance.replay import FileResult, replay_file
 from tests.conftest import find_test_cases_dir
@@ -100,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", default="", help="replay only files whose path contains this text")
     parser.add_argument("--report", type=Path, default=REPO / "CONFORMANCE.md")
+    parser.add_argument(
+        "--update-expected",
+        action="store_true",
+        help="rewrite tests/conformance/expected_failures.txt from this run (non-target files only)",
+    )
     args = parser.parse_args(argv)
     root = args.cases or find_test_cases_dir()
     if root is None or not root.is_dir():
@@ -111,6 +116,16 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.monotonic() - started
     if not args.only:
         write_report(args.report, cases, results, seconds)
+    if args.update_expected and not args.only:
+        failing = {
+            c.relative: results[c.relative].first_mismatch or ""
+            for c in cases
+            if not results[c.relative].passed
+        }
+        if any(c.is_target for c in cases if c.relative in failing):
+            print("refusing to list target files as expected failures; fix them instead", file=sys.stderr)
+            return 1
+        write_expected_failures({k: v[:160] for k, v in failing.items()})
     out = {
         "results": {
             c.relative: "pass"

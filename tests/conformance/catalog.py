@@ -62,3 +62,28 @@ def classify(path: Path, root: Path) -> CaseFile:
 
 def all_cases(root: Path) -> list[CaseFile]:
     return [classify(p, root) for p in sorted(root.rglob("*.xml"))]
+
+
+EXPECTED_FAILURES = Path(__file__).with_name("expected_failures.txt")
+
+
+def expected_failures(path: Path = EXPECTED_FAILURES) -> dict[str, str]:
+    """Relative path -> reason, for the files the suite expects to fail (see test_oasis.py)."""
+    if not path.exists():
+        return {}
+    out: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        relative, _, reason = line.partition("\t")
+        out[relative.strip()] = reason.strip()
+    return out
+
+
+def write_expected_failures(failures: dict[str, str], path: Path = EXPECTED_FAILURES) -> None:
+    lines = [
+        "# OASIS test-case files keyshelf-server is known to fail, with the first mismatch of each.",
+        "# Written by `python -m tests.conformance --update-expected`; every other file must pass.",
+    ]
+    lines += [f"{relative}\t{reason}" for relative, reason in sorted(failures.items())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
