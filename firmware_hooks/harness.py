@@ -117,7 +117,9 @@ class ServerProcess:
         return None if proc is None else proc.returncode
 
     def __enter__(self) -> ServerProcess:
-        return self.start()
+        # ``with process.start(timeout):`` enters an already started process: never start twice
+        running = self.proc is not None and self.proc.poll() is None
+        return self if running else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
