@@ -29,12 +29,10 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,7 +41,6 @@ HERE = Path(__file__).resolve().parent
 # this script is named like the package it measures: keep benchmarks/ off the import path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(REPO))
-SERVER = str(Path(sys.executable).with_name("keyshelf-server"))
 GROUP = "bench-array-24"
 U_KAD = bytes.fromhex("0102030405060708")
 A_KAD = bytes.fromhex("A1A2A3A4")
@@ -81,41 +78,13 @@ print(json.dumps(out))
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _server(data: Path) -> Iterator[int]:
-    subprocess.run([SERVER, "init", str(data)], check=True, capture_output=True, timeout=60)
-    port = _free_port()
-    log = (data / "server.log").open("wb")
-    process = subprocess.Popen(
-        [SERVER, "--config", str(data / "keyshelf.toml"), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("keyshelf-server exited; see server.log")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("keyshelf-server did not start")
-            time.sleep(0.05)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
+    from firmware_hooks import harness
+
+    harness.init_data_dir(data)
+    with harness.ServerProcess(data / "keyshelf.toml", data / "server.log") as server:
+        yield server.port
 
 
 def _provision(data: Path, port: int) -> None:
