@@ -19,7 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-__all__ = ["ServerProcess", "free_port", "init_data_dir", "server_command", "write_agent_config"]
+__all__ = [
+    "HarnessError",
+    "ServerProcess",
+    "free_port",
+    "init_data_dir",
+    "server_command",
+    "stop_process",
+    "wait_listening",
+    "write_agent_config",
+]
 
 HOST = "127.0.0.1"
 
@@ -69,6 +78,31 @@ def write_agent_config(path: Path, data_dir: Path, addresses: list[str], identit
     return path
 
 
+def wait_listening(proc: subprocess.Popen[bytes], port: int, timeout: float, what: str) -> None:
+    """Return once ``port`` accepts connections; HarnessError if ``proc`` exits or time runs out."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise HarnessError(f"{what} exited ({proc.returncode})")
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise HarnessError(f"{what} did not listen on {HOST}:{port} within {timeout:.0f} s")
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> int:
+    """SIGTERM (graceful drain), then SIGKILL to the process group (``start_new_session``)
+    after ``timeout``; returns the exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+    return proc.returncode
+
+
 @dataclass
 class ServerProcess:
     config: Path
@@ -90,31 +124,20 @@ class ServerProcess:
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # a Ctrl-C in the demo's terminal reaches us, we stop it
         )
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                self.stop()
-                raise HarnessError(f"keyshelf-server exited ({self.proc.returncode}); see {self.log}")
-            with contextlib.suppress(OSError), socket.create_connection((HOST, self.port), timeout=0.5):
-                return self
-            time.sleep(0.1)
-        self.stop()
-        raise HarnessError(f"keyshelf-server did not listen on {self.address} within {timeout:.0f} s")
+        try:
+            wait_listening(self.proc, self.port, timeout, f"keyshelf-server (log {self.log})")
+        except HarnessError:
+            self.stop()
+            raise
+        return self
 
     def stop(self, timeout: float = 15.0) -> int | None:
         """SIGTERM (graceful drain), then SIGKILL after ``timeout``; returns the exit status."""
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        status = None if self.proc is None else stop_process(self.proc, timeout)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
-        return None if proc is None else proc.returncode
+        return status
 
     def __enter__(self) -> ServerProcess:
         # ``with process.start(timeout):`` enters an already started process: never start twice

@@ -12,11 +12,8 @@ import argparse
 import contextlib
 import logging
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,16 +26,6 @@ class PyKmipServer:
     port: int
     certs: Path
     process: subprocess.Popen[bytes]
-
-
-def _wait(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"PyKMIP server exited with {process.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.1)
-    raise TimeoutError("PyKMIP server did not start listening in time")
 
 
 @contextlib.contextmanager
@@ -62,18 +49,13 @@ def pykmip_server(certs: Path, workdir: Path, startup_timeout: float = 60.0) -> 
         stderr=subprocess.STDOUT,
         cwd=Path(__file__).resolve().parents[2],
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        start_new_session=True,  # its own process group: what harness.stop_process kills
     )
     try:
-        _wait(port, process, time.monotonic() + startup_timeout)
+        harness.wait_listening(process, port, startup_timeout, "PyKMIP server")
         yield PyKmipServer(port, certs, process)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        harness.stop_process(process)
         log.close()
 
 

@@ -10,8 +10,6 @@ Information, activate, revoke, destroy.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,10 +19,9 @@ from agent import errors
 from agent.client import Client
 from agent.model import ApplicationSpecificInformation, Attribute, SecretData, SymmetricKey
 from agent.spec import ObjectType, RevocationReasonCode, State, Version
+from firmware_hooks import harness
 
 pytestmark = pytest.mark.interop
-
-SERVER = str(Path(sys.executable).with_name("keyshelf-server"))
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +31,11 @@ def pykmip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path
 
     work = tmp_path_factory.mktemp("pykmip")
     certs = work / "certs"
-    subprocess.run([SERVER, "init", str(certs)], check=True, capture_output=True, timeout=60)
+    harness.init_data_dir(certs)
     try:
         with pykmip_server(certs, work) as server:
             yield server.port, certs
-    except (RuntimeError, TimeoutError) as exc:
+    except harness.HarnessError as exc:
         out = work / "pykmip-server.out"
         detail = out.read_text(errors="replace")[-500:] if out.exists() else ""
         pytest.skip(f"PyKMIP's server did not start on this Python: {exc}: {detail}")
