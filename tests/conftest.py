@@ -8,6 +8,7 @@ repository. Where neither exists, every test that needs them is skipped with one
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,29 @@ def kmip_test_cases() -> Path:
     if root is None:
         pytest.skip(SKIP_MESSAGE)
     return root
+
+
+def _server_children() -> list[str]:
+    """Server processes (keyshelf-server, PyKMIP's) that are still children of this test run."""
+    me = str(os.getpid())
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            continue
+        if ppid == me and ("keyshelf-server" in cmd or "pykmip_server" in cmd):
+            found.append(f"{entry.name}: {cmd.strip()}")
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leaked_servers() -> Iterator[None]:
+    """Every server a test starts is stopped by the end of the run (a leak once left hundreds)."""
+    yield
+    if Path("/proc").is_dir():
+        leaked = _server_children()
+        assert leaked == [], f"server processes left running: {leaked}"
