@@ -29,14 +29,6 @@ def _quiet(phase: str, done: int, total: int) -> None:
     pass
 
 
-class _Registry:
-    def __init__(self, source: SedKeySource) -> None:
-        self.source = source
-
-    def register(self, group: str, drive_id: str, key: bytes) -> None:
-        self.source.register_auth_key(group, drive_id, key)
-
-
 def run_fleet(
     *,
     cartridges: int,
@@ -60,7 +52,7 @@ def run_fleet(
         )
     array = StorageArray(name, seds, randbytes=randbytes)
     t0 = time.perf_counter()
-    array.take_ownership(_Registry(sed_sources[0]))
+    array.take_ownership(sed_sources[0])
     register_s = time.perf_counter() - t0
     array.power_cycle()
     t1 = time.perf_counter()

@@ -224,12 +224,7 @@ def take_ownership_and_boot(
     workers: int = 16,
 ) -> BootReport:
     """Scenario 4 (first part): own every drive, power-cycle, boot-unlock all of them."""
-
-    class _Registry:
-        def register(self, group: str, drive_id: str, key: bytes) -> None:
-            registry.register_auth_key(group, drive_id, key)
-
-    array.take_ownership(_Registry())
+    array.take_ownership(registry)
     return boot(array, sources, deadline=deadline, workers=workers)
 
 

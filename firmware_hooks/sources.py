@@ -79,6 +79,11 @@ class SedKeySource(Protocol):
         replaces are linked: new -> Replaced Object, old -> Replacement Object (SPEC-1.4 §3.35)."""
         ...
 
+    def register(self, group: str, drive_id: str, key: bytes) -> None:
+        """``register_auth_key`` without a result: ``simulators.array.AuthKeyRegistry``, so a
+        source is what ``StorageArray.take_ownership`` registers the drives' keys with."""
+        ...
+
     def auth_keys(self, group: str, drive_id: str) -> list[FetchedKey]:
         """Every live key registered for the drive, newest first (more than one only after an
         interrupted rotation). KeyNotFound if none; KeyDestroyed if all were destroyed."""
