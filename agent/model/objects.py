@@ -182,7 +182,8 @@ class KeyBlock:
     TAG: ClassVar[int] = Tag.KEY_BLOCK
     key_format_type: KeyFormatType
     key_compression_type: KeyCompressionType | None = None
-    key_value: KeyValue | bytes | None = None
+    # the Byte String form (wrapped, or whatever a peer put there) is key material too
+    key_value: KeyValue | bytes | None = field(default=None, repr=False)  # never in logs
     cryptographic_algorithm: CryptographicAlgorithm | None = None
     cryptographic_length: int | None = None
     key_wrapping_data: KeyWrappingData | None = None

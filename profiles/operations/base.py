@@ -11,6 +11,7 @@ attribute forms, the engine never builds them.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -37,11 +38,13 @@ from agent.spec import (
 from agent.ttlv import Item, decode, encode
 from profiles.attrs import Attr, AttrError, AttrSet, attr_from_model, index_rows
 from profiles.catalog import DEFAULT_PROFILES, Catalog
+from profiles.keyprotect import KeyProtectionError
 from profiles.policy import Policy
 from profiles.store.base import ObjectRecord, Storage
 
 R = ResultReason
 T = TypeVar("T")
+log = logging.getLogger("keyshelf.engine")
 # agent.model's managed object classes by tag (SPEC-1.4 §2.2, SPEC-2.1 §2.2)
 _OBJECT_CLASSES: dict[int, type[ModelObject]] = {cls.TAG: cls for cls in get_args(ModelObject)}
 
@@ -275,7 +278,13 @@ class Context:
     def open(self, uid: str, *, archived_ok: bool = False) -> ManagedObject:
         """Load an object the caller may use. Unknown objects and objects of other owners are
         both Item Not Found / Object Not Found, so their existence does not leak."""
-        rec = self.store.load(uid)
+        try:
+            rec = self.store.load(uid)
+        except KeyProtectionError as exc:
+            # a wrapped blob that does not authenticate (tampered, moved, other KEK): refuse with
+            # a fixed text and log which object, never the blob or a plaintext
+            log.error("stored key material of %s failed its integrity check (%s)", uid, type(exc).__name__)
+            raise fail(R.GENERAL_FAILURE, "stored key material failed its integrity check") from None
         if rec is None or not self.services.policy.may_access(self.identity, rec.owner):
             raise fail(R.OBJECT_NOT_FOUND, "object not found")
         if self.v2 and rec.object_type == ObjectType.TEMPLATE:
@@ -339,9 +348,19 @@ class Context:
             raise fail(R.INVALID_ATTRIBUTE, "attribute not known to this version") from None
         if len(attr.name) > self.config.max_text:
             raise fail(R.INVALID_ATTRIBUTE, "attribute name too long")
-        if attr.value.type == ItemType.TEXT_STRING and len(attr.value.value) > self.config.max_text:
+        if _too_long(attr.value, self.config.max_text):
+            # the bound holds for texts inside structures too (Name Value, Application Data, ...)
             raise fail(R.INVALID_ATTRIBUTE_VALUE, "attribute value too long")
         return attr
+
+
+def _too_long(value: Item, limit: int) -> bool:
+    """True if a Text String in ``value`` (at any depth) is longer than ``limit`` characters."""
+    if value.type == ItemType.TEXT_STRING:
+        return len(value.value) > limit
+    if value.type == ItemType.STRUCTURE:
+        return any(_too_long(c, limit) for c in value.value)
+    return False
 
 
 _VENDOR_ID = re.compile(r"[A-Za-z0-9_.]+")  # SPEC-2.1 §4.60 Vendor Identification characters

@@ -16,6 +16,12 @@ log = logging.getLogger("keyshelf.engine.interop")
 _MAX_LOG_TEXT = 1024
 
 
+def _printable(text: str) -> str:
+    """Client text as one log line: bounded, control characters (CR, LF, ESC, ...) replaced, so
+    that a client cannot forge log lines of its own in the text format."""
+    return "".join(c if c.isprintable() else " " for c in text[:_MAX_LOG_TEXT])
+
+
 def interop(ctx: Context, payload: Item) -> list[Item]:
     """Begin / End / Reset of a named interoperability test: acknowledged, nothing to reset
     (objects are per-client and tests clean up after themselves)."""
@@ -24,14 +30,14 @@ def interop(ctx: Context, payload: Item) -> list[Item]:
         name = InteropFunction(req.interop_function).name
     except ValueError:
         raise fail(R.INVALID_FIELD, "unknown Interop Function") from None
-    log.info("interop %s %s by %s", name, req.interop_identifier[:_MAX_LOG_TEXT], ctx.identity)
+    log.info("interop %s %s by %s", name, _printable(req.interop_identifier), ctx.identity)
     return ctx.encode(InteropResponse())
 
 
 def log_message(ctx: Context, payload: Item) -> list[Item]:
     """Write the client's Log Message to the server log (client text, bounded; no key material
     is ever part of it on our side)."""
-    text = ctx.decode(payload, LogRequest).log_message[:_MAX_LOG_TEXT].replace("\n", " ")
+    text = _printable(ctx.decode(payload, LogRequest).log_message)
     log.info("client log from %s: %s", ctx.identity, text)
     return ctx.encode(LogResponse())
 

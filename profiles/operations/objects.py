@@ -509,8 +509,11 @@ def insert_object(
     *,
     generated: bool,
     op: Operation,
+    owner: str | None = None,
 ) -> ManagedObject:
-    """Store a new object and set the ID Placeholder to it."""
+    """Store a new object and set the ID Placeholder to it. ``owner``: the identity it belongs
+    to (default: the caller; Re-key passes the replaced key's owner, so that an administrator's
+    Re-key does not take the replacement away from the client that owns the key)."""
     uid = ctx.services.new_uid()
     attrs = server_attributes(ctx, uid, object_type, obj, client, generated=generated)
     state = State.PRE_ACTIVE
@@ -523,7 +526,7 @@ def insert_object(
     rec = ObjectRecord(
         uid=uid,
         object_type=int(object_type),
-        owner=ctx.identity,
+        owner=ctx.identity if owner is None else owner,
         state=int(state),
         created=ctx.now,
         archived=False,

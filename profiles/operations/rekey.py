@@ -118,7 +118,15 @@ def rekey(ctx: Context, payload: Item) -> list[Item]:
     algorithm, bits = int(alg.value), int(length.value)
     new_obj = symmetric_key_item(generate_symmetric(ctx, algorithm, bits), algorithm, bits)
     client.append(Attr("Link", _link(LinkType.REPLACED_OBJECT_LINK, old.uid)))
-    new = insert_object(ctx, ObjectType.SYMMETRIC_KEY, client, new_obj, generated=True, op=Operation.RE_KEY)
+    new = insert_object(
+        ctx,
+        ObjectType.SYMMETRIC_KEY,
+        client,
+        new_obj,
+        generated=True,
+        op=Operation.RE_KEY,
+        owner=old.rec.owner,
+    )
 
     old.attrs.add("Link", _link(LinkType.REPLACEMENT_OBJECT_LINK, new.uid))
     ctx.save(old)
