@@ -468,3 +468,26 @@ def test_hostile_input_answered_or_closed_and_server_keeps_serving(
         with socket.create_connection((HOST, port), timeout=5) as raw_sock:
             raw_sock.sendall(b"\x16\x03\x01\x00\x05hello")  # not a TLS ClientHello
             assert closed_by_peer(raw_sock)
+
+
+# ============================================================================ identity source
+
+
+def test_owner_is_the_configured_identity_cn_or_san(pki: Pki, tmp_path: Path, kek_file: Path) -> None:
+    """identity = "san": the owner is the certificate's SAN (urn:keyshelf:library-7), and a
+    certificate without a SAN is refused; identity = "cn" on the same store: the same
+    certificate is "ignored-cn", which does not own the object."""
+    from tests.integration.conftest import create_aes_key, get_key_bytes
+
+    for running in _running(config_for(pki, tmp_path, kek_file, identity="san")):
+        with tls_connect(running.port, pki.client_context("san-client")) as sock:
+            uid = create_aes_key(sock)
+            assert len(get_key_bytes(sock, uid)) == 32
+        assert _refused(running.port, pki.client_context("client-a"))  # no SAN: no identity
+    for running in _running(config_for(pki, tmp_path, kek_file, identity="cn")):
+        with tls_connect(running.port, pki.client_context("san-client")) as sock:
+            got = kmip_call(sock, Operation.GET, model.GetRequest(unique_identifier=uid))
+            assert got.result_reason == ResultReason.ITEM_NOT_FOUND
+        with tls_connect(running.port, pki.client_context("client-a")) as sock:
+            got = kmip_call(sock, Operation.GET, model.GetRequest(unique_identifier=uid))
+            assert got.result_reason == ResultReason.ITEM_NOT_FOUND

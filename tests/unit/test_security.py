@@ -18,7 +18,10 @@ from typing import Any, cast
 import pytest
 
 from agent.spec import (
+    V1_0,
+    V1_2,
     V1_4,
+    V2_0,
     V2_1,
     ItemType,
     ObjectType,
@@ -178,7 +181,16 @@ def _setup(version: Version) -> tuple[Engine, str, str]:
     return engine, key, archived
 
 
-@pytest.mark.parametrize(("version", "reason"), [(V1_4, RR.ITEM_NOT_FOUND), (V2_1, RR.OBJECT_NOT_FOUND)])
+@pytest.mark.parametrize(
+    ("version", "reason"),
+    [
+        (V1_0, RR.ITEM_NOT_FOUND),
+        (V1_2, RR.ITEM_NOT_FOUND),
+        (V1_4, RR.ITEM_NOT_FOUND),
+        (V2_0, RR.OBJECT_NOT_FOUND),
+        (V2_1, RR.OBJECT_NOT_FOUND),
+    ],
+)
 def test_other_identity_gets_not_found_for_every_operation_and_changes_nothing(
     version: Version, reason: int
 ) -> None:
@@ -675,3 +687,18 @@ def test_client_log_text_cannot_forge_log_lines(captured: io.StringIO) -> None:
     assert len(records) == 1
     assert "\\r" not in records[0] and "\\n" not in records[0] and "\\u001b" not in records[0]
     assert len(records[0]) < 2000
+
+
+def test_admin_identities_from_the_configuration_file(tmp_path: Path) -> None:
+    """[admin] identities in keyshelf.toml reach the engine's policy; nobody else is an admin."""
+    from profiles.config import ServerConfig
+
+    path = tmp_path / "keyshelf.toml"
+    path.write_text('[admin]\nidentities = ["ops-1"]\n')
+    config = ServerConfig.load(path)
+    engine = Engine(config, open_store("memory:"))
+    key = send(engine, request(V1_4, create_aes(V1_4, "cfg")), identity="client-a").items[0].uid
+    assert send(engine, request(V1_4, item(OP.GET, uid(key))), identity="ops-1").items[0].ok
+    for other in ("client-b", "ops-2", "OPS-1", ""):
+        got = send(engine, request(V1_4, item(OP.GET, uid(key))), identity=other)
+        assert got.items[0].reason == RR.ITEM_NOT_FOUND
