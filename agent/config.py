@@ -87,14 +87,7 @@ class AgentConfig:
         return config.merged_env(environ)
 
     def merged_file(self, path: Path) -> AgentConfig:
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except OSError as exc:
-            raise ConfigError(f"cannot read configuration {path}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"configuration {path} is not valid TOML: {exc}") from None
-        return self.merged(data, base=path.parent)
+        return self.merged(read_toml(path), base=path.parent)
 
     def merged(self, data: Mapping[str, Any], *, base: Path | None = None) -> AgentConfig:
         """Overlay a parsed TOML document; relative file names are relative to ``base``."""
@@ -189,6 +182,17 @@ class AgentConfig:
         if env.get("KEYSHELF_SED_GROUP"):
             changes["sed_group"] = env["KEYSHELF_SED_GROUP"]
         return replace(self, **changes)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's document (the agent's and the server's configuration files)."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration {path} is not valid TOML: {exc}") from None
 
 
 def _section(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:

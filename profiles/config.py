@@ -46,21 +46,18 @@ Unknown tables or keys are errors (a typo must not silently fall back to a defau
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from agent.config import ConfigError as ConfigError  # noqa: PLC0414 (re-exported: one ConfigError)
+from agent.config import read_toml
 from profiles.catalog import PROFILES
 
 DEFAULT_PORT = 5696
 DEFAULT_DB_NAME = "keyshelf.db"
 # Default: claim every profile of the catalog (issue 3: "Default: all of them").
 DEFAULT_PROFILES: tuple[str, ...] = tuple(profile.title for profile in PROFILES.values())
-
-
-class ConfigError(ValueError):
-    """The configuration file is unreadable or holds an invalid setting."""
 
 
 @dataclass(frozen=True)
@@ -120,14 +117,7 @@ class ServerConfig:
     def load(cls, path: str | Path) -> ServerConfig:
         """Read and validate a TOML configuration file."""
         p = Path(path)
-        try:
-            with p.open("rb") as fh:
-                doc = tomllib.load(fh)
-        except OSError as exc:
-            raise ConfigError(f"cannot read configuration {p}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"configuration {p} is not valid TOML: {exc}") from None
-        return cls.from_dict(doc, base=p.resolve().parent)
+        return cls.from_dict(read_toml(p), base=p.resolve().parent)
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any], base: Path) -> ServerConfig:
