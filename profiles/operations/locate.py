@@ -35,6 +35,7 @@ SSM = StorageStatusMask
 
 _LIVE = (State.PRE_ACTIVE, State.ACTIVE, State.DEACTIVATED, State.COMPROMISED)
 _DESTROYED = (State.DESTROYED, State.DESTROYED_COMPROMISED)
+MAX_CONDITIONS = 256  # index conditions of one Locate (attributes, structure fields, mask bits)
 # stored states that can be effective state S at read time (future dates take effect later)
 _STORED_FOR = {
     State.PRE_ACTIVE: {State.PRE_ACTIVE},
@@ -93,6 +94,10 @@ def locate(ctx: Context, payload: Item) -> list[Item]:
 
     if req.object_group_member == ObjectGroupMember.GROUP_MEMBER_FRESH:
         conditions.append(Condition("Fresh", key="1"))
+    if len(conditions) > MAX_CONDITIONS:
+        # each condition is a term of one indexed query: a bound keeps the query within what the
+        # store can plan (SQLite refuses ~1000 terms) and answers with a reason, not General Failure
+        raise fail(R.SERVER_LIMIT_EXCEEDED if ctx.v2 else R.INDEX_OUT_OF_BOUNDS, "too many Locate attributes")
 
     max_items = req.maximum_items
     offset = req.offset_items or 0

@@ -702,3 +702,25 @@ def test_admin_identities_from_the_configuration_file(tmp_path: Path) -> None:
     for other in ("client-b", "ops-2", "OPS-1", ""):
         got = send(engine, request(V1_4, item(OP.GET, uid(key))), identity=other)
         assert got.items[0].reason == RR.ITEM_NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("version", "reason"), [(V1_4, RR.INDEX_OUT_OF_BOUNDS), (V2_1, RR.SERVER_LIMIT_EXCEEDED)]
+)
+def test_locate_with_thousands_of_attributes_gets_a_reason_not_general_failure(
+    tmp_path: Path, kek: KeyProtector, version: Version, reason: int
+) -> None:
+    engine = _sqlite_engine(tmp_path / "k.db", kek)
+    assert send(engine, request(version, create_aes(version, "n-1"))).items[0].ok
+    for count in (300, 1000, 5000):
+        names = [attr(version, "Name", name(str(k))) for k in range(count)]
+        payload = s(T.ATTRIBUTES, *names) if version.major >= 2 else None
+        located = item(OP.LOCATE, payload) if payload is not None else item(OP.LOCATE, *names)
+        resp = send(engine, request(version, located))
+        assert resp.items[0].status == FAILED and resp.items[0].reason == reason
+    # the bound leaves ordinary Locates alone
+    few = [attr(version, "Name", name("n-1"))]
+    payload = s(T.ATTRIBUTES, *few) if version.major >= 2 else None
+    located = item(OP.LOCATE, payload) if payload is not None else item(OP.LOCATE, *few)
+    assert len(send(engine, request(version, located)).items[0].all(T.UNIQUE_IDENTIFIER)) == 1
+    engine.store.close()
