@@ -25,7 +25,7 @@ The same file serves ``keyshelf-agent`` (sections ``[server]``, ``[timeouts]``, 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,6 @@ class BootConfig:
     backoff: float = 0.2
     workers: int = 16
     sedutil: str = "sedutil-cli"
-    servers: tuple[str, ...] = field(default_factory=tuple)
 
 
 def _number(section: dict[str, Any], key: str, default: float, kind: type) -> Any:
@@ -68,9 +67,8 @@ def load_boot_config(path: Path) -> BootConfig:
         raise ConfigError(f"{path}: {exc}") from None
     boot = raw.get("boot", {})
     sed = raw.get("sed", {})
-    server = raw.get("server", {})
-    if not isinstance(boot, dict) or not isinstance(sed, dict) or not isinstance(server, dict):
-        raise ConfigError("[boot], [sed] and [server] must be tables")
+    if not isinstance(boot, dict) or not isinstance(sed, dict):
+        raise ConfigError("[boot] and [sed] must be tables")
     group = boot.get("group", sed.get("group"))
     if not isinstance(group, str) or not group:
         raise ConfigError("[boot] group (or [sed] group) is required")
@@ -83,9 +81,6 @@ def load_boot_config(path: Path) -> BootConfig:
         ):
             raise ConfigError(f"[[boot.drive]] #{i + 1} needs string id and device")
         drives.append(DriveSpec(entry["id"], entry["device"]))
-    addresses = server.get("addresses", [])
-    if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
-        raise ConfigError("[server] addresses must be a list of strings")
     sedutil = boot.get("sedutil", "sedutil-cli")
     if not isinstance(sedutil, str):
         raise ConfigError("[boot] sedutil must be a string")
@@ -97,5 +92,4 @@ def load_boot_config(path: Path) -> BootConfig:
         backoff=_number(boot, "backoff", 0.2, float),
         workers=max(1, _number(boot, "workers", 16, int)),
         sedutil=sedutil,
-        servers=tuple(addresses),
     )
