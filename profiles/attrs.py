@@ -464,9 +464,19 @@ def _field_name(name: str, child: Item) -> str:
     return f"{name}/{row.name if row else hex(child.tag)}"
 
 
+# Names SHALL be unique within the key management domain (SPEC-1.4 §3.2): the store refuses a
+# second unique row (NonUniqueKey), across every server process on the database. Destroyed
+# objects release their Names (State Destroyed / Destroyed Compromised, SPEC-1.4 §3.22).
+_UNIQUE_ROW = "Name/Name Value"
+_RELEASED_STATES = (5, 6)
+
+
 def index_rows(attrs: Iterable[Attr]) -> list[IndexEntry]:
     """The rows the store indexes for Locate: one per value, one per structure field, one per
-    mask bit (Locate matches masks by AND, SPEC-1.4 §4.9)."""
+    mask bit (Locate matches masks by AND, SPEC-1.4 §4.9). Name Values are unique rows while
+    the object is not destroyed."""
+    attrs = list(attrs)
+    released = any(a.name == "State" and a.value.value in _RELEASED_STATES for a in attrs)
     rows: list[IndexEntry] = []
     for a in attrs:
         v = a.value
@@ -483,7 +493,9 @@ def index_rows(attrs: Iterable[Attr]) -> list[IndexEntry]:
         if v.type == ItemType.STRUCTURE:
             for c in v.value:
                 if c.type != ItemType.STRUCTURE:
-                    rows.append(IndexEntry(_field_name(a.name, c), canonical(c), _num(c)))
+                    name = _field_name(a.name, c)
+                    unique = name == _UNIQUE_ROW and not released
+                    rows.append(IndexEntry(name, canonical(c), _num(c), unique))
     return rows
 
 

@@ -64,7 +64,7 @@ from profiles.operations.base import (
     text,
 )
 from profiles.policy import Policy
-from profiles.store.base import Storage
+from profiles.store.base import NonUniqueKey, Storage
 
 __all__ = ["Engine", "EngineConfig", "ItemLog", "RequestLog"]
 
@@ -373,7 +373,12 @@ class Engine:
                 raise fail(R.INVALID_MESSAGE, "batch item without Request Payload")
             ctx.operation = op
             with self.store.transaction():
-                out = handler(ctx, payload)
+                try:
+                    out = handler(ctx, payload)
+                except NonUniqueKey:
+                    # the handler's Name check passed, but another process on the same database
+                    # stored the Name before our write: the store refused it (SPEC-1.4 §3.2)
+                    raise fail(_name_taken_reason(ctx), "Name is not unique") from None
             return _Result(op_value, batch_id, ResultStatus.SUCCESS, payload=out, uids=tuple(ctx.touched))
         except KmipError as exc:
             if op_value in _PLACEHOLDER_SETTERS:
@@ -459,6 +464,18 @@ _NAME_WRITERS = {
     Operation.MODIFY_ATTRIBUTE,
     Operation.SET_ATTRIBUTE,
 }
+
+_ATTRIBUTE_WRITERS = {Operation.ADD_ATTRIBUTE, Operation.MODIFY_ATTRIBUTE, Operation.SET_ATTRIBUTE}
+
+
+def _name_taken_reason(ctx: Context) -> ResultReason:
+    """What operations.objects.check_name_unique answers for a Name in use: 2.x Non Unique Name
+    Attribute; 1.x Illegal Operation for the attribute operations (SPEC-1.4 Tables 341/342),
+    Invalid Field for the ones creating an object (Tables 328/330)."""
+    if ctx.v2:
+        return R.NON_UNIQUE_NAME_ATTRIBUTE
+    return R.ILLEGAL_OPERATION if ctx.operation in _ATTRIBUTE_WRITERS else R.INVALID_FIELD
+
 
 _HEADER_SINGLE = (
     Tag.MAXIMUM_RESPONSE_SIZE,

@@ -35,6 +35,11 @@ class UnknownObject(StoreError):
     """``update`` was given a uid that is not stored."""
 
 
+class NonUniqueKey(StoreError):
+    """``insert``/``update`` would store a unique index row whose (name, key) another stored
+    unique row already has (the engine's Names, SPEC-1.4 §3.2). Nothing was written."""
+
+
 @dataclass
 class IndexEntry:
     """One searchable value of one attribute of an object."""
@@ -42,6 +47,10 @@ class IndexEntry:
     name: str  # attribute name as in 1.x ("Application Specific Information", "x-Barcode")
     key: str  # canonical text for equality (engine-built, e.g. "LIBRARY-LTO\x1f0123AB")
     num: int | None = None  # numeric value for ranges (dates, lengths, enums), else None
+    # At most one stored row with unique=True per (name, key), over every object and every
+    # server process on the database (NonUniqueKey). The engine marks the Name values of
+    # objects that are not destroyed; a destroyed object's rows are written unique=False.
+    unique: bool = False
 
 
 @dataclass
@@ -98,7 +107,8 @@ class Storage(Protocol):
     """A storage backend. Implementations: ``memory:`` and ``sqlite:///path`` (see open_store)."""
 
     def insert(self, rec: ObjectRecord) -> None:
-        """Store a new object; durable when it returns (outside a transaction) or at commit."""
+        """Store a new object; durable when it returns (outside a transaction) or at commit.
+        DuplicateObject for a stored uid, NonUniqueKey for a taken unique index row."""
         ...
 
     def load(self, uid: str) -> ObjectRecord | None:
@@ -106,7 +116,8 @@ class Storage(Protocol):
         ...
 
     def update(self, rec: ObjectRecord, *, durable: bool = True) -> None:
-        """Replace the record and its index rows atomically (UnknownObject if absent).
+        """Replace the record and its index rows atomically (UnknownObject if absent,
+        NonUniqueKey if a unique row is taken by another object; nothing changes then).
 
         ``durable=False``: the write is committed and visible at once but may be lost in a
         power loss (it is synced with the next durable write or checkpoint), and neither this
@@ -177,5 +188,5 @@ def copy_record(rec: ObjectRecord) -> ObjectRecord:
         archived=rec.archived,
         attributes=rec.attributes,
         material=rec.material,
-        index=[IndexEntry(e.name, e.key, e.num) for e in rec.index],
+        index=[IndexEntry(e.name, e.key, e.num, e.unique) for e in rec.index],
     )

@@ -18,6 +18,7 @@ from profiles.keyprotect import KeyProtector
 from profiles.store.base import (
     DuplicateObject,
     LocateQuery,
+    NonUniqueKey,
     ObjectRecord,
     StoreError,
     UnknownObject,
@@ -35,7 +36,11 @@ class MemoryStorage:
         self._objects: dict[str, tuple[int, ObjectRecord]] = {}
         self._seq = 0
         self._lock = threading.RLock()
-        self._snapshots: list[tuple[dict[str, tuple[int, ObjectRecord]], int]] = []
+        # (name, key) of every stored unique index row -> uid of its object
+        self._unique: dict[tuple[str, str], str] = {}
+        self._snapshots: list[
+            tuple[dict[str, tuple[int, ObjectRecord]], int, dict[tuple[str, str], str]]
+        ] = []
         self._closed = False
 
     # -- Storage -------------------------------------------------------------------------
@@ -45,6 +50,7 @@ class MemoryStorage:
             self._check_open()
             if rec.uid in self._objects:
                 raise DuplicateObject(f"object {rec.uid!r} already exists")
+            self._claim_unique(rec, None)
             self._seq += 1
             self._objects[rec.uid] = (self._seq, self._stored(rec))
 
@@ -65,6 +71,7 @@ class MemoryStorage:
             entry = self._objects.get(rec.uid)
             if entry is None:
                 raise UnknownObject(f"object {rec.uid!r} does not exist")
+            self._claim_unique(rec, entry[1])
             self._objects[rec.uid] = (entry[0], self._stored(rec))
 
     def locate(self, q: LocateQuery) -> list[str]:
@@ -86,11 +93,11 @@ class MemoryStorage:
         with self._lock:
             self._check_open()
             # Records are replaced, never mutated in place, so a shallow copy is a snapshot.
-            self._snapshots.append((dict(self._objects), self._seq))
+            self._snapshots.append((dict(self._objects), self._seq, dict(self._unique)))
             try:
                 yield
             except BaseException:
-                self._objects, self._seq = self._snapshots.pop()
+                self._objects, self._seq, self._unique = self._snapshots.pop()
                 raise
             else:
                 self._snapshots.pop()
@@ -110,6 +117,18 @@ class MemoryStorage:
         if stored.material is not None and self._protector is not None:
             stored.material = self._protector.wrap(stored.material, stored.uid.encode())
         return stored
+
+    def _claim_unique(self, rec: ObjectRecord, old: ObjectRecord | None) -> None:
+        """Take ``rec``'s unique rows (releasing ``old``'s), or NonUniqueKey and change nothing."""
+        keys = [(e.name, e.key) for e in rec.index if e.unique]
+        if len(set(keys)) != len(keys) or any(self._unique.get(k, rec.uid) != rec.uid for k in keys):
+            raise NonUniqueKey("a unique index row is already stored for another object")
+        if old is not None:
+            for e in old.index:
+                if e.unique:
+                    self._unique.pop((e.name, e.key), None)
+        for k in keys:
+            self._unique[k] = rec.uid
 
     def _check_open(self) -> None:
         if self._closed:

@@ -50,6 +50,7 @@ from profiles.store.base import (
     DuplicateObject,
     IndexEntry,
     LocateQuery,
+    NonUniqueKey,
     ObjectRecord,
     StoreError,
     UnknownObject,
@@ -97,6 +98,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX attr_index_key ON attr_index(name, key, obj)",
             "CREATE INDEX attr_index_num ON attr_index(name, num, obj)",
             "CREATE INDEX attr_index_obj ON attr_index(obj)",
+        ),
+    ),
+    Migration(
+        2,
+        "unique index rows (Names shared by every server process on the database)",
+        (
+            # uniq: 1 for IndexEntry.unique rows, else NULL; only the unique rows enter the index
+            "ALTER TABLE attr_index ADD COLUMN uniq INTEGER",
+            "CREATE UNIQUE INDEX attr_index_unique ON attr_index(name, key) WHERE uniq = 1",
+            # Rows written before this migration are marked as the engine marks them now: the
+            # Name values of objects not destroyed (State 5, 6). Should a race between two
+            # processes have left a Name on two live objects, the older keeps it.
+            """UPDATE attr_index SET uniq = 1 WHERE rowid IN (
+                SELECT min(a.rowid) FROM attr_index a JOIN objects o ON o.id = a.obj
+                WHERE a.name = 'Name/Name Value' AND o.state NOT IN (5, 6) GROUP BY a.key)""",
+            """UPDATE objects SET index_rows = (
+                SELECT json_group_array(CASE WHEN uniq = 1 THEN json_array(name, key, num, 1)
+                                             ELSE json_array(name, key, num) END)
+                FROM attr_index WHERE obj = objects.id)
+            WHERE id IN (SELECT obj FROM attr_index WHERE uniq = 1)""",
         ),
     ),
 )
@@ -384,7 +405,7 @@ class SQLiteStorage:
 
     def _row(self, rec: ObjectRecord) -> tuple[object, ...]:
         material = None if rec.material is None else self._protector.wrap(rec.material, rec.uid.encode())
-        index_rows = json.dumps([[e.name, e.key, e.num] for e in rec.index], separators=(",", ":"))
+        index_rows = json.dumps([_json_row(e) for e in rec.index], separators=(",", ":"))
         return (
             rec.object_type,
             rec.owner,
@@ -398,11 +419,12 @@ class SQLiteStorage:
         )
 
     @staticmethod
-    def _insert_index(con: sqlite3.Connection, obj: int, rec: ObjectRecord) -> None:
-        con.executemany(
-            "INSERT INTO attr_index(obj, name, key, num) VALUES (?, ?, ?, ?)",
-            [(obj, e.name, e.key, e.num) for e in rec.index],
-        )
+    def _insert_index(con: sqlite3.Connection, rows: Iterable[tuple[object, ...]]) -> None:
+        """Insert (obj, name, key, num, uniq) rows; NonUniqueKey if a unique one is taken."""
+        try:
+            con.executemany("INSERT INTO attr_index(obj, name, key, num, uniq) VALUES (?, ?, ?, ?, ?)", rows)
+        except sqlite3.IntegrityError:
+            raise NonUniqueKey("a unique index row is already stored for another object") from None
 
     def insert(self, rec: ObjectRecord) -> None:
         row = self._row(rec)
@@ -417,7 +439,7 @@ class SQLiteStorage:
                 raise DuplicateObject(f"object {rec.uid!r} already exists") from None
             obj = cur.lastrowid
             assert obj is not None
-            self._insert_index(con, obj, rec)
+            self._insert_index(con, [(obj, *_entry_key(e)) for e in rec.index])
 
     def update(self, rec: ObjectRecord, *, durable: bool = True) -> None:
         row = self._row(rec)
@@ -433,17 +455,16 @@ class SQLiteStorage:
             )
             # Only the index rows that changed are rewritten (a Get clearing Fresh changes one):
             # each row lives in three b-trees, and rewriting all of them dominated an update.
-            old = Counter((n, k, v) for n, k, v in json.loads(old_rows))
-            new = Counter((e.name, e.key, e.num) for e in rec.index)
+            old = Counter(_row_key(r) for r in json.loads(old_rows))
+            new: Counter[tuple[object, ...]] = Counter(_entry_key(e) for e in rec.index)
+            # deletes first: a row turning unique (or moving between index instances) must not
+            # collide with its own old version
             con.executemany(
                 "DELETE FROM attr_index WHERE rowid = (SELECT rowid FROM attr_index "
-                "WHERE name = ? AND key = ? AND obj = ? AND num IS ? LIMIT 1)",
-                [(n, k, obj, v) for (n, k, v) in (old - new).elements()],
+                "WHERE name = ? AND key = ? AND obj = ? AND num IS ? AND uniq IS ? LIMIT 1)",
+                [(n, k, obj, v, u) for (n, k, v, u) in (old - new).elements()],
             )
-            con.executemany(
-                "INSERT INTO attr_index(obj, name, key, num) VALUES (?, ?, ?, ?)",
-                [(obj, n, k, v) for (n, k, v) in (new - old).elements()],
-            )
+            self._insert_index(con, [(obj, n, k, v, u) for (n, k, v, u) in (new - old).elements()])
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -473,7 +494,7 @@ class SQLiteStorage:
             archived=bool(archived),
             attributes=attributes,
             material=material,
-            index=[IndexEntry(n, k, v) for n, k, v in json.loads(index_rows)],
+            index=[IndexEntry(r[0], r[1], r[2], len(r) > 3) for r in json.loads(index_rows)],
         )
 
     def locate(self, q: LocateQuery) -> list[str]:
@@ -576,6 +597,21 @@ class SQLiteStorage:
         if self._wal_fd is not None:
             os.close(self._wal_fd)
             self._wal_fd = None
+
+
+def _json_row(e: IndexEntry) -> list[object]:
+    """An index row in objects.index_rows: [name, key, num], plus 1 when unique."""
+    return [e.name, e.key, e.num, 1] if e.unique else [e.name, e.key, e.num]
+
+
+def _row_key(r: list[object]) -> tuple[object, ...]:
+    """(name, key, num, uniq) of a row of objects.index_rows, as in attr_index."""
+    return (r[0], r[1], r[2], 1 if len(r) > 3 else None)
+
+
+def _entry_key(e: IndexEntry) -> tuple[object, ...]:
+    """(name, key, num, uniq) of an IndexEntry, as in attr_index."""
+    return (e.name, e.key, e.num, 1 if e.unique else None)
 
 
 SIZE_PROBE_LIMIT = 64

@@ -5,6 +5,9 @@ Assertions are on Result Status / Result Reason values and payload values, never
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from agent.spec import (
@@ -23,7 +26,8 @@ from agent.spec import (
 )
 from agent.ttlv import Item, encode
 from profiles.engine import Engine, EngineConfig
-from profiles.store import open_store
+from profiles.keyprotect import KeyProtector
+from profiles.store import LocateQuery, open_store
 from tests.unit.test_engine_helpers import (
     FAILED,
     RR,
@@ -368,6 +372,42 @@ def test_names_are_unique_server_wide(version: Version, reason: int) -> None:
     assert send(engine, request(version, create_aes(version, "dup"))).items[0].ok
     again = send(engine, request(version, create_aes(version, "dup")), identity="client-b")
     assert again.items[0].reason == reason
+
+
+@pytest.mark.parametrize(
+    ("version", "reason"), [(V1_4, RR.INVALID_FIELD), (V2_1, RR.NON_UNIQUE_NAME_ATTRIBUTE)]
+)
+def test_names_are_unique_across_server_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: Version, reason: int
+) -> None:
+    """Two engines on one SQLite file (two keyshelf-server processes, the failover setup): the
+    second one's Name check passes, then the first one stores the Name before the second
+    writes; the store refuses the second write and the engine answers as for any Name in use."""
+    protector = KeyProtector(os.urandom(32))
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first, second = open_store(url, protector), open_store(url, protector)
+    try:
+        a, b = Engine(EngineConfig(), first), Engine(EngineConfig(), second)
+        locate = second.locate
+        won = []
+
+        def locate_then_lose_the_race(q: LocateQuery) -> list[str]:
+            found = locate(q)  # b's Name check: the Name is free...
+            if not won:  # ...until a stores it
+                won.append(send(a, request(version, create_aes(version, "shared"))).items[0])
+            return found
+
+        monkeypatch.setattr(second, "locate", locate_then_lose_the_race)
+        lost = send(b, request(version, create_aes(version, "shared")), identity="client-b").items[0]
+        monkeypatch.undo()
+        assert won[0].ok
+        assert lost.reason == reason
+        for engine in (a, b):
+            found = send(engine, request(version, locate_by_name(version, "shared")))
+            assert [x.uid for x in found.items] == [won[0].uid]
+    finally:
+        first.close()
+        second.close()
 
 
 def test_add_modify_delete_attribute_1x() -> None:

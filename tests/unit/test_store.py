@@ -17,6 +17,7 @@ from profiles.store import (
     DuplicateObject,
     IndexEntry,
     LocateQuery,
+    NonUniqueKey,
     ObjectRecord,
     Storage,
     StoreError,
@@ -732,3 +733,113 @@ def test_read_barrier_syncs_when_the_writer_does_not(tmp_path: Path, protector: 
         release.set()
         th.join(60)
         store.close()
+
+
+NAME = "Name/Name Value"
+
+
+def test_unique_rows_have_one_owner(store: Storage) -> None:
+    store.insert(record("a", index=[IndexEntry(NAME, "k", unique=True)]))
+    with pytest.raises(NonUniqueKey):
+        store.insert(record("b", index=[IndexEntry(NAME, "k", unique=True)]))
+    assert store.load("b") is None
+    store.insert(record("c", index=[IndexEntry(NAME, "k")]))  # not unique: no constraint
+    store.insert(record("d", index=[IndexEntry(NAME, "other", unique=True)]))
+    with pytest.raises(NonUniqueKey):
+        store.update(record("d", state=DEACTIVATED, index=[IndexEntry(NAME, "k", unique=True)]))
+    assert store.load("d") == record("d", index=[IndexEntry(NAME, "other", unique=True)])
+    # the owner rewrites its row as not unique (a destroyed object): the key is free again
+    store.update(record("a", index=[IndexEntry(NAME, "k")]))
+    store.insert(record("b", index=[IndexEntry(NAME, "k", unique=True)]))
+    assert store.load("b") == record("b", index=[IndexEntry(NAME, "k", unique=True)])
+    assert set(store.locate(LocateQuery([Condition(NAME, "k")]))) == {"a", "b", "c"}
+
+
+def test_unique_row_refused_inside_a_transaction_keeps_the_rest(store: Storage) -> None:
+    store.insert(record("a", index=[IndexEntry(NAME, "k", unique=True)]))
+    with store.transaction():
+        store.insert(record("x"))
+        with pytest.raises(NonUniqueKey):
+            store.insert(record("b", index=[IndexEntry(NAME, "k", unique=True)]))
+    assert store.load("x") is not None
+    assert store.load("b") is None
+
+
+@needs_sqlite
+def test_two_stores_on_one_file_race_for_a_unique_row(tmp_path: Path, protector: KeyProtector) -> None:
+    """Two server processes on one database: of two writers racing for one unique row, exactly
+    one wins (each store has its own Python locks; only SQLite's constraint is shared)."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    stores = [open_store(url, protector), open_store(url, protector)]
+    outcomes: dict[str, bool] = {}
+
+    def write(n: int, rnd: int, barrier: threading.Barrier) -> None:
+        uid = f"r{rnd}-s{n}"
+        barrier.wait()
+        try:
+            stores[n].insert(record(uid, index=[IndexEntry(NAME, f"race{rnd}", unique=True)]))
+            outcomes[uid] = True
+        except NonUniqueKey:
+            outcomes[uid] = False
+
+    try:
+        for rnd in range(10):
+            barrier = threading.Barrier(len(stores))
+            threads = [threading.Thread(target=write, args=(n, rnd, barrier)) for n in range(len(stores))]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            mine = {u: ok for u, ok in outcomes.items() if u.startswith(f"r{rnd}-")}
+            assert sorted(mine.values()) == [False, True]
+            winners = [u for u, ok in mine.items() if ok]
+            for s in stores:
+                assert s.locate(LocateQuery([Condition(NAME, f"race{rnd}")])) == winners
+    finally:
+        for s in stores:
+            s.close()
+
+
+@needs_sqlite
+def test_migration_2_marks_the_names_of_live_objects(tmp_path: Path, protector: KeyProtector) -> None:
+    """A database written before unique rows existed: after the upgrade the Names of objects
+    that are not destroyed are unique; a destroyed object's Name stays free."""
+    import sqlite3
+
+    from profiles.store.sqlite import MIGRATIONS
+
+    path = tmp_path / "v1.db"
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute(
+        "CREATE TABLE schema_migrations "
+        "(version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied INTEGER NOT NULL)"
+    )
+    for stmt in MIGRATIONS[0].statements:
+        con.execute(stmt)
+    con.execute("INSERT INTO schema_migrations VALUES (1, 'v1', 0)")
+    for obj, (uid, state, name) in enumerate([("live", ACTIVE, "taken"), ("gone", 5, "free")], 1):
+        rows = f'[["{NAME}","{name}",null],["Name","{name}",null]]'
+        con.execute(
+            "INSERT INTO objects VALUES (?, ?, 2, 'client-a', ?, 1000, 0, x'00', NULL, ?)",
+            (obj, uid, state, rows),
+        )
+        con.executemany(
+            "INSERT INTO attr_index(obj, name, key, num) VALUES (?, ?, ?, NULL)",
+            [(obj, NAME, name), (obj, "Name", name)],
+        )
+    con.close()
+    s = open_store(f"sqlite:///{path}", protector)
+    try:
+        live = s.load("live")
+        assert live is not None and live.index == [
+            IndexEntry(NAME, "taken", unique=True),
+            IndexEntry("Name", "taken"),
+        ]
+        with pytest.raises(NonUniqueKey):
+            s.insert(record("new", index=[IndexEntry(NAME, "taken", unique=True)]))
+        s.insert(record("new", index=[IndexEntry(NAME, "free", unique=True)]))
+        # the upgraded row is rewritten like any other (released when the engine says so)
+        s.update(record("live", index=[IndexEntry(NAME, "taken")]))
+        s.insert(record("newer", index=[IndexEntry(NAME, "taken", unique=True)]))
+    finally:
+        s.close()
