@@ -724,3 +724,27 @@ def test_locate_with_thousands_of_attributes_gets_a_reason_not_general_failure(
     located = item(OP.LOCATE, payload) if payload is not None else item(OP.LOCATE, *few)
     assert len(send(engine, request(version, located)).items[0].all(T.UNIQUE_IDENTIFIER)) == 1
     engine.store.close()
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660, 0o666])
+def test_server_refuses_to_start_with_a_group_or_world_readable_kek(tmp_path: Path, mode: int) -> None:
+    from profiles.config import ServerConfig
+    from profiles.keyprotect import KekFileError, write_kek_file
+    from profiles.server import build_handler
+
+    kek_path = tmp_path / "kek.key"
+    write_kek_file(kek_path)
+    kek_path.chmod(mode)
+    config = ServerConfig(data_dir=tmp_path, kek_file=kek_path)
+    with pytest.raises(KekFileError):
+        build_handler(config)
+    assert not (tmp_path / "keyshelf.db").exists()  # refused before the store was created
+
+
+def test_server_refuses_sqlite_without_a_kek(tmp_path: Path) -> None:
+    from profiles.config import ConfigError, ServerConfig
+    from profiles.server import build_handler
+
+    with pytest.raises(ConfigError):
+        build_handler(ServerConfig(data_dir=tmp_path, kek_file=None))
+    assert not (tmp_path / "keyshelf.db").exists()
