@@ -97,7 +97,8 @@ def template_attributes(ctx: Context, name: Name) -> list[Attr]:
         raise fail(R.ITEM_NOT_FOUND, "template not found")  # SPEC-1.4 Table 328
     material = ctx.open(uids[0]).material_item()
     template = Template() if material is None else ctx.decode(material, Template)
-    return [ctx.attr_in(a) for a in template.attributes]
+    # a 1.0/1.1 Template may hold its own Name (see register.py): never given to new objects
+    return [a for a in (ctx.attr_in(a) for a in template.attributes) if a.name != "Name"]
 
 
 def check_client_attributes(ctx: Context, attrs: Sequence[Attr], object_type: int) -> list[Attr]:
