@@ -1050,23 +1050,11 @@ class Client:
 
 
 def _object_type_of(managed_object: object) -> ObjectType:
-    name = type(managed_object).__name__
-    by_class = {
-        "SymmetricKey": ObjectType.SYMMETRIC_KEY,
-        "SecretData": ObjectType.SECRET_DATA,
-        "PublicKey": ObjectType.PUBLIC_KEY,
-        "PrivateKey": ObjectType.PRIVATE_KEY,
-        "Certificate": ObjectType.CERTIFICATE,
-        "OpaqueObject": ObjectType.OPAQUE_OBJECT,
-        "SplitKey": ObjectType.SPLIT_KEY,
-        "Template": ObjectType.TEMPLATE,
-        "PGPKey": ObjectType.PGP_KEY,
-        "CertificateRequest": ObjectType.CERTIFICATE_REQUEST,
-    }
+    """The Object Type named as the object's tag (SPEC-1.4 §2.2: Symmetric Key, Secret Data...)."""
     try:
-        return by_class[name]
-    except KeyError:
-        raise TypeError(f"{name} is not a managed object") from None
+        return ObjectType[Tag(getattr(managed_object, "TAG", 0)).name]
+    except (KeyError, ValueError):
+        raise TypeError(f"{type(managed_object).__name__} is not a managed object") from None
 
 
 def parse_version(text: Version | str) -> Version:
