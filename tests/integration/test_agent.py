@@ -286,6 +286,12 @@ def test_blocking_facade(pki: Pki, kmip_server: ServerThread) -> None:
             kmip.get("missing")
 
 
+def tls_args(pki: Pki, server: str) -> list[str]:
+    """keyshelf-agent's global options for ``server`` as client-a."""
+    cert, key = pki.paths["client-a"]
+    return ["--server", server, "--ca", str(pki.ca), "--cert", str(cert), "--key", str(key)]
+
+
 def run_cli(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = cli_main(list(argv), out=out, err=err)
@@ -293,17 +299,7 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
 
 
 def test_command_line(pki: Pki, kmip_server: ServerThread, tmp_path: Path) -> None:
-    cert, key = pki.paths["client-a"]
-    base = [
-        "--server",
-        f"127.0.0.1:{kmip_server.port}",
-        "--ca",
-        str(pki.ca),
-        "--cert",
-        str(cert),
-        "--key",
-        str(key),
-    ]
+    base = tls_args(pki, f"127.0.0.1:{kmip_server.port}")
     code, out, _ = run_cli(
         *base, "--json", "tape-key", "--kad", "0A0B0C", "--a-kad", "0D", "--generation", "lto8", "--new"
     )
@@ -327,19 +323,7 @@ def test_command_line(pki: Pki, kmip_server: ServerThread, tmp_path: Path) -> No
     assert code == 1  # the identifier is taken: no second key
     code, _, _ = run_cli(*base, "get", "--uid", "missing")
     assert code == 3
-    code, _, _ = run_cli(
-        "--server",
-        "127.0.0.1:1",
-        "--ca",
-        str(pki.ca),
-        "--cert",
-        str(cert),
-        "--key",
-        str(key),
-        "--deadline",
-        "2",
-        "query",
-    )
+    code, _, _ = run_cli(*tls_args(pki, "127.0.0.1:1"), "--deadline", "2", "query")
     assert code == 5  # unreachable
     code, _, _ = run_cli(*base, "no-such-command")
     assert code == 2
@@ -388,17 +372,7 @@ def test_blocking_facade_from_many_threads(pki: Pki, kmip_server: ServerThread) 
 
 
 def test_command_line_sed_and_kad_output(pki: Pki, kmip_server: ServerThread) -> None:
-    cert, key = pki.paths["client-a"]
-    base = [
-        "--server",
-        f"127.0.0.1:{kmip_server.port}",
-        "--ca",
-        str(pki.ca),
-        "--cert",
-        str(cert),
-        "--key",
-        str(key),
-    ]
+    base = tls_args(pki, f"127.0.0.1:{kmip_server.port}")
     code, out, _ = run_cli(*base, "--json", "sed-unlock-keys", "--group", "no-such-array")
     assert code == 3 and json.loads(out) == []
     code, out, _ = run_cli(*base, "--json", "tape-key", "--generation", "lto4", "--new")
