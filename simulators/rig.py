@@ -43,14 +43,20 @@ def seeded_randbytes(seed: int | str) -> Callable[[int], bytes]:
 
 
 @dataclass
-class Rig:
-    library: TapeLibrary
-    drives: list[TapeDrive]
+class _Parts:
+    """What the transport holds open: closed by ``_close`` (also when building fails)."""
+
     links: list[SerialLink] = field(default_factory=list)
     endpoints: list[DeviceEndpoint] = field(default_factory=list)
     _servers: list[DeviceServer] = field(default_factory=list)
     _ptys: list[PtyPair] = field(default_factory=list)
     _ports: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class Rig(_Parts):
+    library: TapeLibrary = field(kw_only=True)
+    drives: list[TapeDrive] = field(kw_only=True)
 
     def close(self) -> None:
         _close(self)
@@ -60,15 +66,6 @@ class Rig:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-@dataclass
-class _Parts:
-    links: list[SerialLink] = field(default_factory=list)
-    endpoints: list[DeviceEndpoint] = field(default_factory=list)
-    _servers: list[DeviceServer] = field(default_factory=list)
-    _ptys: list[PtyPair] = field(default_factory=list)
-    _ports: list[Any] = field(default_factory=list)
 
 
 def build_library(
@@ -107,10 +104,12 @@ def build_library(
             raise
     bays = make_bays(tape_drives, lambda i: transacts[i], randbytes)
     library = TapeLibrary(name, slots, bays, key_provider)
-    return Rig(library, tape_drives, rig.links, rig.endpoints, rig._servers, rig._ptys, rig._ports)
+    return Rig(
+        rig.links, rig.endpoints, rig._servers, rig._ptys, rig._ports, library=library, drives=tape_drives
+    )
 
 
-def _close(parts: Rig | _Parts) -> None:
+def _close(parts: _Parts) -> None:
     for server in parts._servers:
         server.stop()
     for port in parts._ports:
