@@ -1,8 +1,9 @@
 """``python -m tests.conformance --json [--cases DIR]``: replay every OASIS file against a live server.
 
 Starts keyshelf-server on a fresh data directory, replays every test-case file over mutual
-TLS, writes CONFORMANCE.md (a table per KMIP version and profile prefix, with the first
-mismatch of each failing file) and prints one JSON object:
+TLS (and the KMIP 1.0-1.2 cases printed in the Tape Library and SA-SED profile documents,
+tests/conformance/profile_docs.py), writes CONFORMANCE.md (a table per KMIP version and
+profile prefix, with the first mismatch of each failing file) and prints one JSON object:
 ``{"results": {"<relative path>": "pass" | "fail: <first mismatch>"}, "summary": {...}}``.
 """
 
@@ -15,23 +16,24 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from tests.conformance.catalog import CaseFile, all_cases, write_expected_failures
+from tests.conformance.catalog import CaseFile, all_cases, document_cases, write_expected_failures
 from tests.conformance.live import live_server
-from tests.conformance.replay import FileResult, replay_file
+from tests.conformance.profile_docs import find_spec_docs_dir
+from tests.conformance.replay import FileResult, replay_case
 from tests.conftest import find_test_cases_dir
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def run(cases: list[CaseFile]) -> dict[str, FileResult]:
-    """Replay the files in order, each published set against its own fresh server."""
+    """Replay the cases in order, each published set against its own fresh server."""
     results: dict[str, FileResult] = {}
     for suite in sorted({c.suite for c in cases}):
         with live_server() as server:
             for case in (c for c in cases if c.suite == suite):
                 exchange = server.connect()
                 try:
-                    results[case.relative] = replay_file(case.path, exchange)
+                    results[case.relative] = replay_case(case.path, case.load, exchange)
                 finally:
                     exchange.close()
     return results
@@ -63,6 +65,10 @@ def write_report(path: Path, cases: list[CaseFile], results: dict[str, FileResul
         f"Target groups of issue 3 (TL-M, SASED-M, SKLC-M, SKLC-O, SKFF-M, OMOS-M, OMOS-O, BL-M): "
         f"{summary['target_passed']} of {summary['target_files']} pass.",
         "",
+        "KMIP 1.0-1.2 (TL-M, SASED-M): the test cases printed in section 3 of the Tape Library and "
+        "SA-SED profile documents (`tape-profile/`, `sased-profile/`; the OASIS folder has profile "
+        "files only for 1.3-2.1), each version's cases run in order on one fresh server.",
+        "",
     ]
     for version in sorted(by_version):
         lines += [
@@ -76,7 +82,7 @@ def write_report(path: Path, cases: list[CaseFile], results: dict[str, FileResul
             passed = [c for c in members if results[c.relative].passed]
             failed = [c for c in members if not results[c.relative].passed]
             notes = "<br>".join(
-                f"`{c.path.name}`: {_cell(results[c.relative].first_mismatch or '')}" for c in failed
+                f"`{c.name}`: {_cell(results[c.relative].first_mismatch or '')}" for c in failed
             )
             lines.append(f"| {group} | {len(passed)} | {len(failed)} | {notes} |")
         lines.append("")
@@ -98,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cases", type=Path, help="test-case directory (default: $KEYSHELF_TEST_CASES or ../shared)"
     )
+    parser.add_argument(
+        "--docs", type=Path, help="profile documents (default: $KEYSHELF_SPEC_DOCS or ../shared)"
+    )
     parser.add_argument("--only", default="", help="replay only files whose path contains this text")
     parser.add_argument("--report", type=Path, default=REPO / "CONFORMANCE.md")
     parser.add_argument(
@@ -110,7 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     if root is None or not root.is_dir():
         print("OASIS KMIP test cases not found: pass --cases DIR or set KEYSHELF_TEST_CASES", file=sys.stderr)
         return 2
-    cases = [c for c in all_cases(root) if args.only in c.relative]
+    docs = args.docs or find_spec_docs_dir()
+    if docs is None or not docs.is_dir():
+        print("KMIP profile documents not found: the 1.0-1.2 TL-M/SASED-M cases are not run", file=sys.stderr)
+    found = all_cases(root) + document_cases(docs if docs is not None and docs.is_dir() else None)
+    cases = [c for c in found if args.only in c.relative]
     started = time.monotonic()
     results = run(cases)
     seconds = time.monotonic() - started

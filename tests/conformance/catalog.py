@@ -2,6 +2,10 @@
 
 The target of issue 3: every TL-M, SASED-M, SKLC-M, SKLC-O, SKFF-M, OMOS-M, OMOS-O and BL-M
 file passes for every version present. Every other file is replayed and reported too.
+
+The KMIP 1.0-1.2 cases of the Tape Library and SA-SED profiles exist only inside the profile
+documents (tests/conformance/profile_docs.py): :func:`document_cases` lists them under
+relative names such as ``tape-profile/TL-M-2-10``; they are targets too.
 """
 
 from __future__ import annotations
@@ -9,6 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from agent.encodings.xml import load_test_case
+from agent.ttlv import Item
+from tests.conformance.profile_docs import DocumentCase, all_document_cases
 
 TARGET_GROUPS = {"TL-M", "SASED-M", "SKLC-M", "SKLC-O", "SKFF-M", "OMOS-M", "OMOS-O", "BL-M"}
 _VERSION_SUFFIX = {"10": "1.0", "11": "1.1", "12": "1.2", "13": "1.3", "14": "1.4", "20": "2.0", "21": "2.1"}
@@ -23,6 +31,18 @@ class CaseFile:
     version: str  # "1.4"
     prefix: str  # "TL", "CS-BC", "TC-DERIVEKEY"
     group: str  # "TL-M", "SKLC-O", "TC-DERIVEKEY"
+    source: DocumentCase | None = None  # set for a case printed in a profile document
+
+    @property
+    def name(self) -> str:
+        """``TL-M-2-13.xml`` for a file, ``TL-M-2-10`` for a case of a profile document."""
+        return self.source.name if self.source is not None else self.path.name
+
+    def load(self) -> list[Item]:
+        """The case's Request/Response Messages, placeholders as symbols."""
+        if self.source is not None:
+            return self.source.replay_messages()
+        return load_test_case(self.path)
 
     @property
     def suite(self) -> str:
@@ -30,8 +50,11 @@ class CaseFile:
 
         Files of one set build on each other (TL-M-3 locates the keys TL-M-2 created and
         destroys them), and the sets reuse names and ASIs, as they were run by their authors
-        against servers of one version each.
+        against servers of one version each. A profile document's cases of one version form
+        one set too ("tape-profile/v1.0").
         """
+        if self.source is not None:
+            return f"{self.source.folder}/v{self.version}"
         parts = self.relative.split("/")
         return "/".join(parts[:2]) if len(parts) > 2 else parts[0]
 
@@ -62,6 +85,15 @@ def classify(path: Path, root: Path) -> CaseFile:
 
 def all_cases(root: Path) -> list[CaseFile]:
     return [classify(p, root) for p in sorted(root.rglob("*.xml"))]
+
+
+def document_cases(directory: Path | None = None) -> list[CaseFile]:
+    """The 1.0-1.2 cases printed in the profile documents, in document order (none if absent)."""
+    out = []
+    for case in all_document_cases(directory):
+        prefix, kind = case.name.split("-")[:2]
+        out.append(CaseFile(case.document, case.relative, case.version, prefix, f"{prefix}-{kind}", case))
+    return out
 
 
 EXPECTED_FAILURES = Path(__file__).with_name("expected_failures.txt")

@@ -335,23 +335,37 @@ def _describe(item: Item) -> str:
     return f"{_name(item.tag)}={item.value!r}"
 
 
-def steps_of(path: Path) -> Iterator[tuple[Item, Item]]:
-    messages = load_test_case(path)
+def pair_steps(messages: list[Item]) -> list[tuple[Item, Item]]:
+    """(request, expected response) pairs of one test case's messages."""
     requests = [m for m in messages if m.tag == Tag.REQUEST_MESSAGE]
     responses = [m for m in messages if m.tag == Tag.RESPONSE_MESSAGE]
     if len(requests) != len(responses):
         raise ValueError(f"{len(requests)} requests but {len(responses)} responses")
-    yield from zip(requests, responses)
+    return list(zip(requests, responses))
+
+
+def steps_of(path: Path) -> Iterator[tuple[Item, Item]]:
+    yield from pair_steps(load_test_case(path))
 
 
 def replay_file(path: Path, exchange: Exchange, now: Callable[[], float] = time.time) -> FileResult:
     """Replay every step of one file; stop at the first failing step (later steps depend on it)."""
-    result = FileResult(path)
+    return replay_case(path, lambda: load_test_case(path), exchange, now)
+
+
+def replay_case(
+    source: Path,
+    load: Callable[[], list[Item]],
+    exchange: Exchange,
+    now: Callable[[], float] = time.time,
+) -> FileResult:
+    """Replay the messages ``load()`` gives (a file, or a case printed in a profile document)."""
+    result = FileResult(source)
     bindings = Bindings(now)
     try:
-        steps = list(steps_of(path))
-    except Exception as exc:  # a file the loader cannot read is reported, not raised
-        result.error = f"cannot load file: {type(exc).__name__}: {exc}"
+        steps = pair_steps(load())
+    except Exception as exc:  # a case the loader cannot read is reported, not raised
+        result.error = f"cannot load test case: {type(exc).__name__}: {exc}"
         return result
     for index, (request, expected) in enumerate(steps):
         try:

@@ -15,13 +15,15 @@ import pytest
 from agent.encodings import bind_defaults
 from agent.spec import ItemType, Tag
 from agent.ttlv import Item, decode, encode
-from tests.conformance.catalog import all_cases, classify
-from tests.conformance.replay import replay_file, steps_of
+from tests.conformance import profile_docs
+from tests.conformance.catalog import all_cases, classify, document_cases
+from tests.conformance.replay import pair_steps, replay_case, replay_file, steps_of
 
 
-def _oracle(path: Path, mutate: int | None = None, how: str = "value") -> object:
+def _oracle(source: Path | list[Item], mutate: int | None = None, how: str = "value") -> object:
     now = int(time.time())
-    responses = [resp for _, resp in steps_of(path)]
+    pairs = steps_of(source) if isinstance(source, Path) else pair_steps(source)
+    responses = [resp for _, resp in pairs]
     env: dict[str, object] = {}
     calls = {"n": 0}
 
@@ -99,6 +101,23 @@ def test_every_file_passes_against_a_perfect_oracle(kmip_test_cases: Path) -> No
 def test_a_wrong_answer_is_caught(kmip_test_cases: Path, how: str) -> None:
     path = kmip_test_cases / "profiles" / "v1.4" / "mandatory" / "TL-M-2-14.xml"
     result = replay_file(path, _oracle(path, mutate=0, how=how))  # type: ignore[arg-type]
+    assert not result.passed
+    assert result.steps[-1].index == 0
+
+
+@pytest.mark.skipif(profile_docs.find_spec_docs_dir() is None, reason=profile_docs.SKIP_MESSAGE)
+def test_every_document_case_passes_against_a_perfect_oracle() -> None:
+    cases = document_cases()
+    results = {c.relative: replay_case(c.path, c.load, _oracle(c.load())) for c in cases}  # type: ignore[arg-type]
+    assert {k: r.first_mismatch for k, r in results.items() if not r.passed} == {}
+    assert sum(len(r.steps) for r in results.values()) == 3 * (1 + 1 + 5 + 1 + 3 + 7)
+
+
+@pytest.mark.skipif(profile_docs.find_spec_docs_dir() is None, reason=profile_docs.SKIP_MESSAGE)
+@pytest.mark.parametrize("how", ["value", "time", "drop"])
+def test_a_wrong_answer_to_a_document_case_is_caught(how: str) -> None:
+    (case,) = [c for c in document_cases() if c.relative == "tape-profile/TL-M-2-10"]
+    result = replay_case(case.path, case.load, _oracle(case.load(), mutate=0, how=how))  # type: ignore[arg-type]
     assert not result.passed
     assert result.steps[-1].index == 0
 
