@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from firmware_hooks.boot_unlock import DriveOutcome, boot_unlock
-from firmware_hooks.config import ConfigError, load_boot_config
+from firmware_hooks.config import BootConfig, ConfigError, load_boot_config
 from firmware_hooks.devices import SedutilDrive
 from firmware_hooks.rotate import rotate_auth_keys
 from firmware_hooks.sources import KeySourceError, SedKeySource, TapeKeySource
@@ -99,12 +99,25 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _boot(args: argparse.Namespace, sed_factory: SedFactory) -> int:
-    config = load_boot_config(args.config)
+def _drives(config: BootConfig) -> list[SedutilDrive]:
     if not config.drives:
         raise ConfigError("no [[boot.drive]] configured")
+    return [SedutilDrive(d.device, d.id, sedutil=config.sedutil) for d in config.drives]
+
+
+def _exit_status(*, ok: bool, some: bool, unavailable: bool) -> int:
+    """Every drive done / some / none because no server answered / none (module docstring)."""
+    if ok:
+        return EXIT_OK
+    if some:
+        return EXIT_PARTIAL
+    return EXIT_UNAVAILABLE if unavailable else EXIT_NONE
+
+
+def _boot(args: argparse.Namespace, sed_factory: SedFactory) -> int:
+    config = load_boot_config(args.config)
+    targets = _drives(config)
     sources = sed_factory(args.config)
-    targets = [SedutilDrive(d.device, d.id, sedutil=config.sedutil) for d in config.drives]
     report = boot_unlock(
         targets,
         sources,
@@ -122,24 +135,17 @@ def _boot(args: argparse.Namespace, sed_factory: SedFactory) -> int:
             stale = " (older key: finish the rotation)" if d.stale else ""
             print(f"{d.drive_id}: {d.outcome.value}{via}{stale}")
         print(f"boot-unlock: {len(report.unlocked)}/{len(report.drives)} unlocked in {report.elapsed:.2f} s")
-    if report.ok:
-        return EXIT_OK
-    if report.unlocked:
-        return EXIT_PARTIAL
-    if all(d.outcome is DriveOutcome.SERVER_UNAVAILABLE for d in report.drives):
-        return EXIT_UNAVAILABLE
-    return EXIT_NONE
+    unavailable = all(d.outcome is DriveOutcome.SERVER_UNAVAILABLE for d in report.drives)
+    return _exit_status(ok=report.ok, some=bool(report.unlocked), unavailable=unavailable)
 
 
 def _rotate(args: argparse.Namespace, rotate_factory: RotateFactory) -> int:
     config = load_boot_config(args.config)
-    if not config.drives:
-        raise ConfigError("no [[boot.drive]] configured")
+    targets = _drives(config)
     if args.group is not None and not args.group:
         raise ConfigError("--group is empty")
     group = args.group or config.group
     source = rotate_factory(args.config)
-    targets = [SedutilDrive(d.device, d.id, sedutil=config.sedutil) for d in config.drives]
     report = rotate_auth_keys(targets, source, group=group)
     if args.json:
         print(report.to_json())
@@ -151,13 +157,8 @@ def _rotate(args: argparse.Namespace, rotate_factory: RotateFactory) -> int:
             else:
                 print(f"{d.drive_id}: {d.outcome}")
         print(f"rotate: {len(report.rotated)}/{len(report.drives)} rotated in group {group}")
-    if report.ok:
-        return EXIT_OK
-    if report.rotated:
-        return EXIT_PARTIAL
-    if all(d.outcome == "server-unavailable" for d in report.drives):
-        return EXIT_UNAVAILABLE
-    return EXIT_NONE
+    unavailable = all(d.outcome == "server-unavailable" for d in report.drives)
+    return _exit_status(ok=report.ok, some=bool(report.rotated), unavailable=unavailable)
 
 
 def _parse_kad(text: str) -> Kad:
