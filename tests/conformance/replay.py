@@ -281,10 +281,8 @@ class Matcher:
 
 
 def _field(item: Item, tag: int) -> Item | None:
-    for child in item.value:
-        if child.tag == tag:
-            return child
-    return None
+    children: tuple[Item, ...] = item.value
+    return next((child for child in children if child.tag == tag), None)
 
 
 def _enum_name(cls: type[IntEnum], value: object) -> str:
@@ -302,12 +300,8 @@ def _attribute_name(attribute: Item) -> object:
 
 
 def _request_version(request: Item) -> Item | None:
-    for child in request.value:
-        if child.tag == Tag.REQUEST_HEADER:
-            for field_ in child.value:
-                if field_.tag == Tag.PROTOCOL_VERSION:
-                    return field_
-    return None
+    header = _field(request, Tag.REQUEST_HEADER)
+    return _field(header, Tag.PROTOCOL_VERSION) if header is not None else None
 
 
 def _operation_of(batch_item: Item) -> int | None:
