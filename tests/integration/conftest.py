@@ -59,6 +59,19 @@ class Pki:
     root: Path
     paths: dict[str, tuple[Path, Path]] = field(default_factory=dict)  # name -> (cert, key)
 
+    @classmethod
+    def create(cls, root: Path, ca: pkimod.Issued) -> Pki:
+        """An empty PKI under ``root`` that trusts ``ca`` (written as ca.crt)."""
+        root.mkdir(parents=True, exist_ok=True)
+        pkimod.write_new(root / "ca.crt", ca.cert_pem(), 0o644)
+        return cls(root)
+
+    def add(self, name: str, issued: pkimod.Issued) -> None:
+        """Write ``name``.crt / ``name``.key under root and record them in ``paths``."""
+        cert, key = self.root / f"{name}.crt", self.root / f"{name}.key"
+        pkimod.write_pair(issued, cert, key)
+        self.paths[name] = (cert, key)
+
     @property
     def ca(self) -> Path:
         return self.root / "ca.crt"
@@ -84,22 +97,16 @@ class Pki:
 
 def make_pki(root: Path, key_type: str = "ec") -> Pki:
     """Write a CA, a server certificate and the test clients under ``root``."""
-    root.mkdir(parents=True, exist_ok=True)
     ca = pkimod.make_ca("keyshelf test CA", key_type=key_type)
-    pkimod.write_new(root / "ca.crt", ca.cert_pem(), 0o644)
-    out = Pki(root)
-
-    def save(name: str, issued: pkimod.Issued) -> None:
-        cert, key = root / f"{name}.crt", root / f"{name}.key"
-        pkimod.write_pair(issued, cert, key)
-        out.paths[name] = (cert, key)
-
-    save("server", pkimod.issue(ca, "keyshelf-server", server=True, key_type=key_type))
+    out = Pki.create(root, ca)
+    out.add("server", pkimod.issue(ca, "keyshelf-server", server=True, key_type=key_type))
     for name in ("client-a", "client-b"):
-        save(name, pkimod.issue(ca, name, key_type=key_type))
-    save("san-client", pkimod.issue(ca, "ignored-cn", san=["URI:urn:keyshelf:library-7"], key_type=key_type))
+        out.add(name, pkimod.issue(ca, name, key_type=key_type))
+    out.add(
+        "san-client", pkimod.issue(ca, "ignored-cn", san=["URI:urn:keyshelf:library-7"], key_type=key_type)
+    )
     now = dt.datetime.now(dt.UTC)
-    save(
+    out.add(
         "expired",
         pkimod.issue(
             ca,
@@ -110,7 +117,7 @@ def make_pki(root: Path, key_type: str = "ec") -> Pki:
         ),
     )
     other_ca = pkimod.make_ca("some other CA", key_type=key_type)
-    save("rogue", pkimod.issue(other_ca, "client-a", key_type=key_type))  # right CN, wrong CA
+    out.add("rogue", pkimod.issue(other_ca, "client-a", key_type=key_type))  # right CN, wrong CA
     return out
 
 

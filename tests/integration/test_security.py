@@ -28,6 +28,7 @@ from agent import errors, model
 from agent.spec import (
     V1_4,
     V2_1,
+    HashingAlgorithm,
     KeyFormatType,
     NameType,
     ObjectType,
@@ -259,6 +260,35 @@ def test_key_material_never_in_logs_messages_exceptions_or_cli_output(
     assert_absent(log_text, KNOWN, SECRET)
 
 
+def test_database_files_hold_neither_key_material_nor_its_digest(
+    kmip_server: ServerThread, pki: Pki, tmp_path: Path
+) -> None:
+    """The SHA-256 Digest of key material (SPEC-1.4 §3.17) is reported but never written in
+    clear: an unsalted hash of a SED password in the database would allow an offline dictionary
+    attack without the KEK. Every file under the data directory (db, WAL) is searched, raw and
+    hex, after Register, Get Attributes, Locate by Digest and Destroy."""
+    import hashlib
+
+    digests = [hashlib.sha256(m).digest() for m in (KNOWN, SECRET)]
+    for version in ("1.4", "2.1"):
+        with agent_client(pki, kmip_server.port, "client-a", version) as a:
+            key = a.register(symmetric(KNOWN), ()).unique_identifier
+            sd = a.register(secret(SECRET), ()).unique_identifier
+            for uid, digest in ((key, digests[0]), (sd, digests[1])):
+                (reported,) = [x.value for x in a.get_attributes(uid, ("Digest",)).attributes]
+                assert reported.digest_value == digest
+            found = a.locate((model.Attribute("Digest", model.Digest(HashingAlgorithm.SHA_256, digests[1])),))
+            assert sd in tuple(found.unique_identifier) and key not in tuple(found.unique_identifier)
+            a.destroy(sd)
+            (reported,) = [x.value for x in a.get_attributes(sd, ("Digest",)).attributes]
+            assert reported.digest_value == digests[1]
+    kmip_server.stop()
+    files = [f for f in tmp_path.rglob("*") if f.is_file()]
+    assert any(f.name.endswith(".db") for f in files)
+    for f in files:
+        assert_absent(f.read_bytes(), KNOWN, SECRET, *digests)
+
+
 # ============================================================================ authorization
 
 
@@ -306,23 +336,15 @@ def test_client_b_cannot_reach_client_a_objects_admin_can(
 def tls_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     """A CA with the odd certificates: server-as-client (EKU serverAuth only), not yet valid,
     and an ordinary client."""
-    root = tmp_path_factory.mktemp("tls-pki")
     ca = pkimod.make_ca("keyshelf security CA", key_type="ec")
-    pkimod.write_new(root / "ca.crt", ca.cert_pem(), 0o644)
-    out = Pki(root)
-
-    def save(name: str, issued: pkimod.Issued) -> None:
-        cert, key = root / f"{name}.crt", root / f"{name}.key"
-        pkimod.write_pair(issued, cert, key)
-        out.paths[name] = (cert, key)
-
+    out = Pki.create(tmp_path_factory.mktemp("tls-pki"), ca)
     now = dt.datetime.now(dt.UTC)
-    save("server", pkimod.issue(ca, "keyshelf-server", server=True, key_type="ec"))
-    save("client-a", pkimod.issue(ca, "client-a", key_type="ec"))
-    save("client-b", pkimod.issue(ca, "client-b", key_type="ec"))
-    save("admin-c", pkimod.issue(ca, "admin-c", key_type="ec"))
-    save("server-as-client", pkimod.issue(ca, "client-a", server=True, key_type="ec"))
-    save(
+    out.add("server", pkimod.issue(ca, "keyshelf-server", server=True, key_type="ec"))
+    out.add("client-a", pkimod.issue(ca, "client-a", key_type="ec"))
+    out.add("client-b", pkimod.issue(ca, "client-b", key_type="ec"))
+    out.add("admin-c", pkimod.issue(ca, "admin-c", key_type="ec"))
+    out.add("server-as-client", pkimod.issue(ca, "client-a", server=True, key_type="ec"))
+    out.add(
         "not-yet-valid",
         pkimod.issue(
             ca,
