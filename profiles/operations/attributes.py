@@ -68,10 +68,11 @@ def get_attributes(ctx: Context, payload: Item) -> list[Item]:
     req = ctx.decode(payload, GetAttributesRequest)
     mo = ctx.open(ctx.uid(req.unique_identifier))
     names = _requested_names(req.attribute_names)
+    attrs = mo.reported_attrs()  # Digest Value derived from the material (operations/digest.py)
     if names:
-        selected = [a for n in names for a in mo.attrs.all(n)]
+        selected = [a for n in names for a in attrs.all(n)]
     else:
-        selected = list(mo.attrs)
+        selected = list(attrs)
     out = tuple(attr_to_model(a, ctx.version) for a in selected if visible(a, ctx.version))
     return ctx.encode(GetAttributesResponse(unique_identifier=mo.uid, attributes=out))
 

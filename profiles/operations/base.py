@@ -39,6 +39,7 @@ from agent.ttlv import Item, decode, encode
 from profiles.attrs import Attr, AttrError, AttrSet, attr_from_model, index_rows
 from profiles.catalog import DEFAULT_PROFILES, Catalog
 from profiles.keyprotect import KeyProtectionError
+from profiles.operations.digest import remnant, stored_attributes, with_digest_values
 from profiles.policy import Policy
 from profiles.store.base import ObjectRecord, Storage
 
@@ -163,10 +164,19 @@ class ManagedObject:
         return State(self.rec.state)
 
     def material_item(self) -> Item | None:
-        return None if self.rec.material is None else decode(self.rec.material)
+        """The managed object with its value; None once destroyed."""
+        if self.rec.material is None:
+            return None
+        item = decode(self.rec.material)
+        return None if item.tag == Tag.DIGEST else item  # a destroyed object's remnant (digest.py)
 
     def set_material(self, item: Item | None) -> None:
-        self.rec.material = None if item is None else encode(item)
+        """None: the value is gone (Destroy); its Digest stays, wrapped like the value was."""
+        self.rec.material = remnant(self.rec.object_type, self.rec.material) if item is None else encode(item)
+
+    def reported_attrs(self) -> AttrSet:
+        """The attributes as reported: with the Digest Value derived from the material."""
+        return with_digest_values(self.rec.object_type, self.rec.material, self.attrs)
 
 
 def has_state(object_type: int) -> bool:
@@ -178,15 +188,25 @@ def effective_state(stored: int, attrs: AttrSet, now: int) -> int:
     """The state at ``now``: a future Activation / Deactivation Date takes effect when it
     arrives (SPEC-1.4 §3.22 transitions 4 and 6: "Activation Date has been reached",
     "Deactivation Date has been reached")."""
+    if stored not in (State.PRE_ACTIVE, State.ACTIVE):
+        return stored
+    act = attrs.value("Activation Date")
+    deact = attrs.value("Deactivation Date")
+    return dated_state(
+        stored,
+        activation_reached=isinstance(act, int) and act <= now,
+        deactivation_reached=isinstance(deact, int) and deact <= now,
+    )
+
+
+def dated_state(stored: int, *, activation_reached: bool, deactivation_reached: bool) -> int:
+    """The state once the dates that were reached take effect (:func:`effective_state`; Locate
+    answers the same from the index rows of the dates, without loading the objects)."""
     state = stored
-    if state == State.PRE_ACTIVE:
-        act = attrs.value("Activation Date")
-        if isinstance(act, int) and act <= now:
-            state = State.ACTIVE
-    if state == State.ACTIVE:
-        deact = attrs.value("Deactivation Date")
-        if isinstance(deact, int) and deact <= now:
-            state = State.DEACTIVATED
+    if state == State.PRE_ACTIVE and activation_reached:
+        state = State.ACTIVE
+    if state == State.ACTIVE and deactivation_reached:
+        state = State.DEACTIVATED
     return state
 
 
@@ -315,8 +335,11 @@ class Context:
         if has_state(obj.object_type):
             obj.rec.state = effective_state(obj.rec.state, obj.attrs, self.now)
             obj.attrs.set("State", enum(Tag.STATE, obj.rec.state))
-        obj.rec.attributes = obj.attrs.to_bytes()
-        obj.rec.index = index_rows(obj.attrs)
+        # never a Digest Value in the attributes blob or the index (digest.py; one stored in clear
+        # by an earlier version is dropped here)
+        stored = stored_attributes(obj.attrs)
+        obj.rec.attributes = stored.to_bytes()
+        obj.rec.index = index_rows(stored)
         self.store.update(obj.rec, durable=durable)
 
     # ---- payloads and attributes in and out (agent.model converts) ----

@@ -3,12 +3,21 @@
 Every attribute of the request must match (AND). Date attributes given twice form an
 inclusive range, once an exact value; Cryptographic Usage Mask matches by bitwise AND; Object
 Type and State are filters of the query. The effective State depends on dates and the clock, so
-a State filter widens the stored-state filter and re-checks the candidates it returns.
+a State filter widens the stored-state filter and classifies the candidates it returns with a
+few more indexed queries on the Activation / Deactivation Date rows (never by loading objects:
+Locate runs on the server's event loop and needs no KEK).
+
+Digest Value is not in the index (operations/digest.py: never stored in clear), yet "all
+attributes are allowed to be used" (SPEC-1.4 §4.9): a Digest in the request is matched by its
+other fields in the index, then by the Digest Value computed from each candidate's unwrapped
+material. That form alone loads (and unwraps) candidates.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
+from dataclasses import replace
 
 from agent.model import LocateRequest, LocateResponse
 from agent.spec import (
@@ -19,19 +28,19 @@ from agent.spec import (
     ResultReason,
     State,
     StorageStatusMask,
+    Tag,
 )
 from agent.ttlv import Item
 from profiles.attrs import AttrSet, locate_conditions
-from profiles.operations.base import (
-    Context,
-    Handler,
-    effective_state,
-    fail,
-)
+from profiles.keyprotect import KeyProtectionError
+from profiles.operations.base import Context, Handler, dated_state, fail
+from profiles.operations.digest import NAME as DIGEST
+from profiles.operations.digest import with_digest_values, without_value
 from profiles.store.base import Condition, LocateQuery
 
 R = ResultReason
 SSM = StorageStatusMask
+log = logging.getLogger("keyshelf.engine")
 
 _LIVE = (State.PRE_ACTIVE, State.ACTIVE, State.DEACTIVATED, State.COMPROMISED)
 _DESTROYED = (State.DESTROYED, State.DESTROYED_COMPROMISED)
@@ -88,7 +97,17 @@ def locate(ctx: Context, payload: Item) -> list[Item]:
     if wanted_states is not None:
         stored_states &= set().union(*(_STORED_FOR.get(State(s), {s}) for s in wanted_states))
 
+    digests: list[bytes] = []  # Digest Values asked for: matched on the candidates (module doc)
+    if DIGEST in grouped:
+        stripped = []
+        for v in grouped[DIGEST]:
+            digests.extend(bytes(c.value) for c in v.value if c.tag == Tag.DIGEST_VALUE)
+            stripped.append(without_value(v))
+        grouped[DIGEST] = stripped
+
     conditions: list[Condition] = []
+    if DIGEST in grouped:
+        conditions.append(Condition(DIGEST))  # has a Digest (its other fields: below)
     for name, values in grouped.items():
         conditions.extend(locate_conditions(name, values))
 
@@ -116,7 +135,9 @@ def locate(ctx: Context, payload: Item) -> list[Item]:
     )
     uids = ctx.store.locate(query)
     if wanted_states is not None:
-        uids = [u for u in uids if _effective(ctx, u) in wanted_states]
+        uids = _in_states(ctx, query, uids, wanted_states)
+    if digests:
+        uids = [u for u in uids if _has_digests(ctx, u, digests)]
     total = len(uids)
     uids = uids[offset:]
     if max_items is not None:
@@ -124,11 +145,56 @@ def locate(ctx: Context, payload: Item) -> list[Item]:
     return _answer(ctx, uids, total, req)
 
 
-def _effective(ctx: Context, uid: str) -> int | None:
-    rec = ctx.store.load(uid)
+def _in_states(ctx: Context, query: LocateQuery, uids: list[str], wanted: set[int]) -> list[str]:
+    """The candidates whose effective State (base.effective_state: a stored Pre-Active / Active
+    state moves on when the Activation / Deactivation Date is reached, SPEC-1.4 §3.22
+    transitions 4 and 6) is wanted, from the index rows of the dates: one query per stored
+    transitional state and per date condition, with ``query``'s conditions, order and limit.
+    The matches of a narrower query among the first ``limit`` candidates are among its own
+    first ``limit`` results (same total order), so the limit drops none of them."""
+    stored = set(query.states or ())
+    transitional = stored & {State.PRE_ACTIVE, State.ACTIVE}
+    if not transitional:
+        return uids  # no date changes a stored state in ``stored`` (all of them are wanted)
+
+    def narrower(states: set[int], *extra: Condition) -> set[str]:
+        if not states:
+            return set()
+        q = replace(query, conditions=[*query.conditions, *extra], states=sorted(states))
+        return set(ctx.store.locate(q))
+
+    pre_active = narrower(transitional & {State.PRE_ACTIVE})
+    active = narrower(transitional & {State.ACTIVE})
+    activated = narrower(transitional & {State.PRE_ACTIVE}, Condition("Activation Date", high=ctx.now))
+    deactivated = narrower(transitional, Condition("Deactivation Date", high=ctx.now))
+
+    def keep(uid: str) -> bool:
+        if uid in pre_active:
+            state: int = State.PRE_ACTIVE
+        elif uid in active:
+            state = State.ACTIVE
+        else:
+            return True  # a stored state no date changes: one of the wanted ones (_STORED_FOR)
+        effective = dated_state(
+            state, activation_reached=uid in activated, deactivation_reached=uid in deactivated
+        )
+        return effective in wanted
+
+    return [u for u in uids if keep(u)]
+
+
+def _has_digests(ctx: Context, uid: str, wanted: list[bytes]) -> bool:
+    """True if the candidate's Digest Values (derived from its material) include every wanted one."""
+    try:
+        rec = ctx.store.load(uid)
+    except KeyProtectionError as exc:
+        log.error("stored key material of %s failed its integrity check (%s)", uid, type(exc).__name__)
+        return False
     if rec is None:
-        return None
-    return effective_state(rec.state, AttrSet.from_bytes(rec.attributes), ctx.now)
+        return False
+    attrs = with_digest_values(rec.object_type, rec.material, AttrSet.from_bytes(rec.attributes))
+    have = {bytes(c.value) for a in attrs.all(DIGEST) for c in a.value.value if c.tag == Tag.DIGEST_VALUE}
+    return all(w in have for w in wanted)
 
 
 def _answer(ctx: Context, uids: list[str], total: int | None, req: LocateRequest) -> list[Item]:

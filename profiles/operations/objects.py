@@ -6,7 +6,6 @@ Shared by Create, Register and Re-key (SPEC-1.4 §4.1, §4.3, §4.4; SPEC-2.1 §
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 
 from agent.model import Attribute, Name, Template
@@ -14,7 +13,6 @@ from agent.spec import (
     CertificateType,
     CryptographicAlgorithm,
     DigitalSignatureAlgorithm,
-    HashingAlgorithm,
     ItemType,
     KeyFormatType,
     ObjectType,
@@ -39,6 +37,7 @@ from profiles.operations.base import (
     struct,
     text,
 )
+from profiles.operations.digest import digest_of, without_value
 from profiles.store.base import Condition, LocateQuery, ObjectRecord
 
 R = ResultReason
@@ -228,37 +227,6 @@ def key_material(block: Item) -> Item | None:
     return one(kv, Tag.KEY_MATERIAL)
 
 
-def digest_of(object_type: int, obj: Item) -> Item | None:
-    """The Digest attribute of an object's value: SHA-256 over the key material (its bytes, or
-    its TTLV encoding for transparent structures), the opaque data or the certificate
-    (SPEC-1.4 §3.17)."""
-    data: bytes | None = None
-    kft: int | None = None
-    block = key_block(obj)
-    if block is not None:
-        fmt = one(block, Tag.KEY_FORMAT_TYPE)
-        kft = None if fmt is None else int(fmt.value)
-        mat = key_material(block)
-        if mat is not None:
-            data = bytes(mat.value) if mat.type == ItemType.BYTE_STRING else encode(mat)
-    elif object_type == OT.OPAQUE_OBJECT:
-        v = one(obj, Tag.OPAQUE_DATA_VALUE)
-        data = None if v is None else bytes(v.value)
-    elif object_type == OT.CERTIFICATE:
-        v = one(obj, Tag.CERTIFICATE_VALUE)
-        data = None if v is None else bytes(v.value)
-        kft = KeyFormatType.RAW  # the DER value as given (TC-CERTATTR-1-14 shows Raw)
-    if data is None:
-        return None
-    fields = [
-        enum(Tag.HASHING_ALGORITHM, HashingAlgorithm.SHA_256),
-        Item(Tag.DIGEST_VALUE, ItemType.BYTE_STRING, hashlib.sha256(data).digest()),
-    ]
-    if kft is not None:
-        fields.append(enum(Tag.KEY_FORMAT_TYPE, kft))
-    return struct(Tag.DIGEST, fields)
-
-
 # Symmetric key sizes the server generates (bits). Other algorithms take any multiple of 8.
 _SIZES: dict[str, frozenset[int]] = {
     "AES": frozenset({128, 192, 256}),
@@ -347,7 +315,8 @@ def server_attributes(
     if obj is not None and object_type != OT.TEMPLATE:
         d = digest_of(object_type, obj)
         if d is not None:
-            attrs.add("Digest", d)
+            # kept without its Digest Value, derived again when reported (digest.py)
+            attrs.add("Digest", without_value(d))
     attrs.set("Initial Date", date(Tag.INITIAL_DATE, now))
     attrs.set("Last Change Date", date(Tag.LAST_CHANGE_DATE, now))
     if "Original Creation Date" not in given:

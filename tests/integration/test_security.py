@@ -50,6 +50,7 @@ from tests.integration.conftest import (
     kmip_call,
     kmip_request,
     read_message,
+    refused,
     roundtrip,
     tls_connect,
 )
@@ -358,17 +359,7 @@ def tls_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 
 def _refused(port: int, ctx: ssl.SSLContext) -> bool:
-    try:
-        sock = tls_connect(port, ctx)
-    except (ssl.SSLError, ConnectionError):
-        return True
-    with sock:
-        try:
-            sock.sendall(kmip_request(Operation.DISCOVER_VERSIONS, model.DiscoverVersionsRequest()))
-            read_message(sock)
-        except (ssl.SSLError, ConnectionError):
-            return True
-    return False
+    return refused(port, ctx, kmip_request(Operation.DISCOVER_VERSIONS, model.DiscoverVersionsRequest()))
 
 
 @pytest.fixture

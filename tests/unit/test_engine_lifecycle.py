@@ -284,3 +284,78 @@ def test_protect_stop_and_process_start_windows(version: Version) -> None:
     assert check(0x08) is None and check(0x04) is None
     clock.now = now + 250
     assert check(0x04) == LIFECYCLE_REFUSAL[version] and check(0x08) is None
+
+
+@pytest.mark.parametrize("version", [V1_4, V2_1])
+def test_locate_by_state_follows_dated_transitions_without_loading_objects(
+    version: Version, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Locate's State filter answers the effective State (dates reached take effect, SPEC-1.4
+    §3.22 transitions 4 and 6) from the index: exactly the objects Get Attributes shows in that
+    State, at every clock position, and no object is loaded (no material unwrapped)."""
+    clock = Clock(1_800_000_000.0)
+    engine = make_engine(clock=clock)
+    t0 = int(clock.now)
+
+    def dates(act: int | None = None, deact: int | None = None) -> list[Item]:
+        out = []
+        if act is not None:
+            out.append(attr(version, "Activation Date", dt(T.ACTIVATION_DATE, act)))
+        if deact is not None:
+            out.append(attr(version, "Deactivation Date", dt(T.DEACTIVATION_DATE, deact)))
+        return out
+
+    def create(label: str, *more: Item) -> str:
+        got = send(engine, request(version, create_aes(version, label, *more))).items[0]
+        assert got.ok
+        return got.uid
+
+    def ok(*items: Item) -> None:
+        assert all(r.ok for r in send(engine, request(version, *items)).items)
+
+    keys = [
+        create("plain"),
+        create("act-later", *dates(t0 + 100)),
+        create("act-deact-later", *dates(t0 + 100, t0 + 200)),
+        create("deact-before-act", *dates(t0 + 100, t0 + 50)),
+        create("deact-only", *dates(None, t0 + 50)),
+    ]
+    active = create("active-deact-later", *dates(None, t0 + 150))
+    ok(item(OP.ACTIVATE, uid(active)))
+    plain_active = create("active")
+    ok(item(OP.ACTIVATE, uid(plain_active)))
+    revoked = create("revoked")
+    ok(item(OP.ACTIVATE, uid(revoked)), revoke(5, revoked))
+    compromised = create("compromised", *dates(t0 + 100))
+    ok(revoke(2, compromised))
+    destroyed = create("destroyed", *dates(t0 + 100))
+    ok(item(OP.DESTROY, uid(destroyed)))
+    keys += [active, plain_active, revoked, compromised, destroyed]
+
+    loads: list[str] = []
+    load = engine.store.load
+
+    def counted(u: str) -> object:
+        loads.append(u)
+        return load(u)
+
+    monkeypatch.setattr(engine.store, "load", counted)
+
+    def locate_state(st: State) -> set[str]:
+        a = attr(version, "State", e(T.STATE, st))
+        loc = item(OP.LOCATE, s(T.ATTRIBUTES, a)) if version.major >= 2 else item(OP.LOCATE, a)
+        loads.clear()
+        got = send(engine, request(version, loc)).items[0]
+        assert got.ok and loads == []
+        return {str(u.value) for u in got.all(T.UNIQUE_IDENTIFIER)}
+
+    seen: set[tuple[str, int]] = set()
+    for offset in (0, 60, 120, 160, 250):
+        clock.now = t0 + offset
+        states = {k: state_of(engine, version, k) for k in keys}
+        seen |= {(k, st) for k, st in states.items()}
+        for st in (State.PRE_ACTIVE, State.ACTIVE, State.DEACTIVATED, State.COMPROMISED, State.DESTROYED):
+            assert locate_state(st) == {k for k, v in states.items() if v == st}, (offset, st.name)
+    # every dated transition was exercised
+    assert (keys[1], State.ACTIVE) in seen and (keys[2], State.DEACTIVATED) in seen
+    assert (keys[3], State.PRE_ACTIVE) in seen and (active, State.DEACTIVATED) in seen

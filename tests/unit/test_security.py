@@ -8,6 +8,7 @@ Assertions are on Result Reasons and values, never on message texts.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import logging
 import sqlite3
@@ -608,16 +609,133 @@ def test_sqlite_holds_no_plaintext_and_wrong_kek_refused_at_open(tmp_path: Path,
     db = tmp_path / "k.db"
     engine = _sqlite_engine(db, kek)
     assert send(engine, request(V1_4, register(V1_4, symmetric_key(KNOWN)))).items[0].ok
+    sd = send(engine, request(V1_4, register(V1_4, secret_data(SECRET), ot=ObjectType.SECRET_DATA))).items[0]
+    assert sd.ok
+    # the Digest of the password is reported, also once the value is destroyed, but never stored
+    # in clear: an unsalted SHA-256 of a password allows an offline dictionary attack
+    assert digest_value(engine, V2_1, sd.uid) == hashlib.sha256(SECRET).digest()
+    assert send(engine, request(V1_4, item(OP.DESTROY, uid(sd.uid)))).items[0].ok
+    assert digest_value(engine, V1_4, sd.uid) == hashlib.sha256(SECRET).digest()
+    engine.store.close()
+    digests = [hashlib.sha256(m).digest() for m in (KNOWN, SECRET)]
+    for f in tmp_path.iterdir():
+        assert_absent(f.read_bytes(), KNOWN, SECRET, *digests)
+    with pytest.raises(WrongKek):
+        open_store(f"sqlite:///{db}", KeyProtector(b"\x42" * 32))
+
+
+def digest_value(engine: Engine, version: Version, key: str) -> bytes | None:
+    """The Digest Value Get Attributes reports for ``key`` (None: no Digest, or no value)."""
+    ref = e(T.ATTRIBUTE_REFERENCE, T.DIGEST) if version.major >= 2 else t(T.ATTRIBUTE_NAME, "Digest")
+    got = send(engine, request(version, item(OP.GET_ATTRIBUTES, uid(key), ref))).items[0]
+    assert got.ok
+    if version.major >= 2:
+        carrier = got.get(T.ATTRIBUTES)
+        values = [] if carrier is None else [c for c in carrier.value if c.tag == T.DIGEST]
+    else:
+        values = [a.value[-1] for a in got.all(T.ATTRIBUTE)]
+    assert len(values) <= 1
+    found = [c.value for v in values for c in v.value if c.tag == T.DIGEST_VALUE]
+    return bytes(found[0]) if found else None
+
+
+def _locate_digest(engine: Engine, version: Version, value: bytes, mask: int | None = None) -> list[str]:
+    digest = s(T.DIGEST, e(T.HASHING_ALGORITHM, 6), by(T.DIGEST_VALUE, value))  # SHA-256
+    payload = [] if mask is None else [i(T.STORAGE_STATUS_MASK, mask)]
+    if version.major >= 2:
+        payload.append(s(T.ATTRIBUTES, digest))
+    else:
+        payload.append(attr(version, "Digest", digest))
+    got = send(engine, request(version, item(OP.LOCATE, *payload))).items[0]
+    assert got.ok
+    return [str(u.value) for u in got.all(T.UNIQUE_IDENTIFIER)]
+
+
+@pytest.mark.parametrize("version", [V1_4, V2_1])
+def test_digest_is_derived_from_the_material_and_located_by_value(
+    tmp_path: Path, kek: KeyProtector, version: Version
+) -> None:
+    """SPEC-1.4 §3.17: the server sets the SHA-256 Digest of the key material; keyshelf keeps it
+    out of the attributes blob and the index and derives it again from the unwrapped material
+    (a destroyed object keeps it in its wrapped remnant). Locate by Digest Value still works
+    (SPEC-1.4 §4.9: all attributes are allowed): it compares the candidates' digests."""
+    db = tmp_path / "k.db"
+    engine = _sqlite_engine(db, kek, random=lambda n: bytes(range(n)))
+    key = send(engine, request(version, register(version, symmetric_key(KNOWN)))).items[0].uid
+    ot = ObjectType.SECRET_DATA
+    sd = send(engine, request(version, register(version, secret_data(SECRET), ot=ot))).items[0].uid
+    generated = send(engine, request(version, create_aes(version))).items[0].uid
+    assert digest_value(engine, version, key) == hashlib.sha256(KNOWN).digest()
+    assert digest_value(engine, version, sd) == hashlib.sha256(SECRET).digest()
+    assert digest_value(engine, version, generated) == hashlib.sha256(bytes(range(32))).digest()
+    # the Digest Value is in no stored row: neither the attributes nor the index
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT attributes, index_rows FROM objects").fetchall()
+    con.close()
+    for attributes_blob, index in rows:
+        assert_absent(bytes(attributes_blob) + str(index).encode(), hashlib.sha256(SECRET).digest())
+        assert b"Digest Value" not in str(index).encode()
+    assert _locate_digest(engine, version, hashlib.sha256(SECRET).digest()) == [sd]
+    assert _locate_digest(engine, version, hashlib.sha256(KNOWN).digest()) == [key]
+    assert _locate_digest(engine, version, hashlib.sha256(b"guess").digest()) == []
+    # destroyed: the value is gone, its Digest is still reported (SKLC-O-1) and found (2.x mask)
+    assert send(engine, request(version, item(OP.DESTROY, uid(sd)))).items[0].ok
+    assert digest_value(engine, version, sd) == hashlib.sha256(SECRET).digest()
+    assert _locate_digest(engine, version, hashlib.sha256(SECRET).digest()) == []
+    if version.major >= 2:
+        assert _locate_digest(engine, version, hashlib.sha256(SECRET).digest(), mask=5) == [sd]
+    get = send(engine, request(version, item(OP.GET, uid(sd)))).items[0]
+    assert get.reason == (RR.OBJECT_DESTROYED if version.major >= 2 else RR.ILLEGAL_OPERATION)
+    engine.store.close()
+
+
+def test_digest_value_stored_by_an_earlier_version_is_ignored_and_dropped(
+    tmp_path: Path, kek: KeyProtector
+) -> None:
+    """A database written before the Digest Value was kept out: the stored value is never
+    reported (derived from the material instead) and leaves the attributes blob and the index
+    at the object's next write."""
+    from profiles.attrs import AttrSet, index_rows
+
+    db = tmp_path / "k.db"
+    engine = _sqlite_engine(db, kek)
+    ot = ObjectType.SECRET_DATA
+    sd = send(engine, request(V1_4, register(V1_4, secret_data(SECRET), ot=ot))).items[0].uid
+    stale = b"\x5a" * 32
+    rec = engine.store.load(sd)
+    assert rec is not None
+    attrs = AttrSet.from_bytes(rec.attributes)
+    (old,) = attrs.all("Digest")
+    attrs.replace_at(
+        "Digest",
+        old.index,
+        s(T.DIGEST, *old.value.value[:1], by(T.DIGEST_VALUE, stale), *old.value.value[1:]),
+    )
+    rec.attributes, rec.index = attrs.to_bytes(), index_rows(attrs)
+    engine.store.update(rec)  # as the earlier version stored it
+    assert digest_value(engine, V1_4, sd) == hashlib.sha256(SECRET).digest()
+    assert _locate_digest(engine, V1_4, stale) == []
     assert (
-        send(engine, request(V1_4, register(V1_4, secret_data(SECRET), ot=ObjectType.SECRET_DATA)))
+        send(
+            engine,
+            request(
+                V1_4,
+                item(
+                    OP.ADD_ATTRIBUTE,
+                    uid(sd),
+                    attr(V1_4, "Contact Information", t(T.CONTACT_INFORMATION, "ops")),
+                ),
+            ),
+        )
         .items[0]
         .ok
     )
+    rec = engine.store.load(sd)
+    assert rec is not None
+    assert stale not in rec.attributes and stale.hex() not in {e.key for e in rec.index}
+    assert all(e.name != "Digest/Digest Value" for e in rec.index)
+    assert digest_value(engine, V1_4, sd) == hashlib.sha256(SECRET).digest()
     engine.store.close()
-    for f in tmp_path.iterdir():
-        assert_absent(f.read_bytes(), KNOWN, SECRET)
-    with pytest.raises(WrongKek):
-        open_store(f"sqlite:///{db}", KeyProtector(b"\x42" * 32))
 
 
 def test_tampered_blob_is_a_clear_failure_never_plaintext(tmp_path: Path, kek: KeyProtector) -> None:
