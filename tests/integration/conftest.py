@@ -15,7 +15,8 @@ Reusable by every integration test (import the helpers from ``tests.integration.
                              thread with its own event loop; usable from sync and async tests; a
                              context manager that always stops the server (drain, then join).
 ``tls_connect(port, ctx)``, ``read_message(sock)``, ``roundtrip(sock, data)``  blocking client helpers
-                             with socket timeouts, so nothing hangs.
+                             with socket timeouts, so nothing hangs; ``refused(port, ctx)``: the
+                             server turns this client away (in the handshake or at the first read).
 ``EchoHandler``              a fake engine for transport tests: answers a framed Request Message with a
                              Response Message carrying the identity and the request's bytes.
 """
@@ -342,6 +343,23 @@ def read_message(sock: socket.socket) -> bytes:
 def roundtrip(sock: socket.socket, data: bytes) -> bytes:
     sock.sendall(data)
     return read_message(sock)
+
+
+def refused(port: int, ctx: ssl.SSLContext, data: bytes | None = None) -> bool:
+    """True if the server refuses this client: handshake error, or closed before answering
+    ``data`` (default ``request()``). With TLS 1.3 a client finishes its side of the handshake
+    before the server has checked the client certificate, so a refusal may surface on the
+    first read instead of in ``wrap_socket``: both count."""
+    try:
+        sock = tls_connect(port, ctx)
+    except (ssl.SSLError, ConnectionError):
+        return True
+    with sock:
+        try:
+            roundtrip(sock, request() if data is None else data)
+        except (ssl.SSLError, ConnectionError):
+            return True
+    return False
 
 
 def closed_by_peer(sock: socket.socket) -> bool:

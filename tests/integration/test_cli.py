@@ -17,11 +17,11 @@ from tests.integration.conftest import (
     Pki,
     ServerThread,
     echo_identity,
+    refused,
     request,
     roundtrip,
     tls_connect,
 )
-from tests.integration.test_server_tls import refused
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -20,6 +20,7 @@ from tests.integration.conftest import (
     Pki,
     ServerThread,
     echo_identity,
+    refused,
     request,
     roundtrip,
     tls_connect,
@@ -32,20 +33,6 @@ pytestmark = pytest.mark.timeout(120)
 def echo_server(make_config: Callable[..., ServerConfig]) -> Iterator[ServerThread]:
     with ServerThread(make_config(), EchoHandler()) as running:
         yield running
-
-
-def refused(port: int, ctx: ssl.SSLContext) -> bool:
-    """True if the server refuses this client: handshake error, or closed before answering."""
-    try:
-        sock = tls_connect(port, ctx)
-    except (ssl.SSLError, ConnectionError):
-        return True
-    with sock:
-        try:
-            roundtrip(sock, request())
-        except (ssl.SSLError, ConnectionError):
-            return True
-    return False
 
 
 def test_valid_client_served_with_cn_identity(echo_server: ServerThread, pki: Pki) -> None:
