@@ -176,8 +176,12 @@ def run(config_path: Path | None, *, host: str | None = None, port: int | None =
         return 2
     configure(config.log_level, config.log_format)
     from profiles.server import serve
+    from profiles.supervisor import process_count
+    from profiles.supervisor import run as run_processes
 
     try:
+        if process_count(config) > 1:
+            return run_processes(config)
         asyncio.run(serve(config))
     except (ConfigError, KeyProtectionError, StoreError) as exc:
         logging.getLogger("keyshelf.server").error("startup failed", extra={"fields": {"error": str(exc)}})

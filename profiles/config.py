@@ -30,6 +30,8 @@ Layout (all tables and keys optional; relative paths are relative to the file's 
     read_timeout = 10.0           # seconds to receive one whole request once it started
     handshake_timeout = 10.0
     workers = 8                   # threads calling the (blocking) engine; 0 = on the event loop
+    processes = 1                 # server processes (each its own engine, store connections and
+                                  # workers) behind one listener; 0 = one per CPU (profiles/supervisor.py)
     inline_reads = true           # read-only requests (Locate, Query, ...) on the loop, others in threads
     shutdown_timeout = 10.0       # drain time for in-flight requests after SIGTERM
     max_batch_items = 256         # engine: more batch items -> Invalid Message
@@ -77,6 +79,7 @@ class LimitsConfig:
     read_timeout: float = 10.0
     handshake_timeout: float = 10.0
     workers: int = 8
+    processes: int = 1
     inline_reads: bool = True
     shutdown_timeout: float = 10.0
     max_batch_items: int = 256
@@ -196,6 +199,8 @@ class ServerConfig:
             raise ConfigError("limits.max_connections must be at least 1")
         if lim.workers < 0:
             raise ConfigError("limits.workers must be 0 (on the event loop) or more")
+        if lim.processes < 0:
+            raise ConfigError("limits.processes must be 0 (one per CPU) or more")
         if lim.max_batch_items < 1:
             raise ConfigError("limits.max_batch_items must be at least 1")
         for name in ("idle_timeout", "read_timeout", "handshake_timeout", "shutdown_timeout"):

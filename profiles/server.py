@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -243,6 +244,33 @@ class Server:
                 }
             },
         )
+
+    def adopt(self, port: int) -> None:
+        """Serve connections accepted by another process (profiles.supervisor) instead of
+        binding: ``port`` is the listener's, for ``self.port``; connections come in through
+        :meth:`serve_socket`."""
+        self._port = port
+
+    async def serve_socket(self, sock: socket.socket) -> None:
+        """Serve one connection accepted elsewhere (a connected TCP socket; TLS not started),
+        exactly as one accepted by :meth:`start`'s listener."""
+        loop = asyncio.get_running_loop()
+        streams: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = loop.create_future()
+
+        def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            streams.set_result((reader, writer))
+
+        # A protocol with a connected callback, as start_server builds it: StreamWriter.start_tls
+        # takes the server side of the handshake only then (asyncio.open_connection is a client).
+        try:
+            await loop.connect_accepted_socket(
+                lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader(), connected), sock
+            )
+        except OSError:
+            sock.close()
+            return
+        reader, writer = await streams
+        await self._on_connect(reader, writer)
 
     async def shutdown(self) -> None:
         """Stop accepting, drain in-flight requests, cancel after shutdown_timeout."""

@@ -33,6 +33,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -152,11 +153,12 @@ class SQLiteStorage:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()  # guards _connections only, never held during a query
-        # SQLite admits one writer at a time anyway; queueing writer threads on a fair Python
-        # lock avoids SQLite's sleep-and-retry busy handler between threads of this process
-        # (it costs milliseconds per conflict). Readers never touch it. Other processes on the
-        # same file still coordinate through SQLite's own lock and busy timeout.
-        self._write_lock = threading.Lock()
+        # SQLite admits one writer at a time anyway; queueing writers on a lock that wakes the
+        # next one at once avoids SQLite's sleep-and-retry busy handler (it sleeps milliseconds
+        # per conflict): threads of this process on a Python lock, then processes on the same
+        # file (limits.processes, a failover pair) on an flock of "<db>-writer". Readers never
+        # touch it; SQLite's own lock and busy timeout remain the rule for any other writer.
+        self._write_lock = _WriterLock(Path(f"{path}-writer"))
         self._closed = False
         # Group fsync bookkeeping, under _sync_cv. Every committed write unit gets a sequence
         # number (_seq, assigned under _write_lock too); _synced is the highest one known to be
@@ -597,6 +599,42 @@ class SQLiteStorage:
         if self._wal_fd is not None:
             os.close(self._wal_fd)
             self._wal_fd = None
+        self._write_lock.close()
+
+
+class _WriterLock:
+    """The writer's turn: a thread lock, then an exclusive flock shared by every process that
+    opens the database (released by the kernel if the process dies)."""
+
+    def __init__(self, path: Path) -> None:
+        self._thread_lock = threading.Lock()
+        try:
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except OSError as exc:
+            raise StoreError(f"cannot open the writer lock file {path}: {exc.strerror}") from None
+
+    def acquire(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+    def __enter__(self) -> None:
+        self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
 def _json_row(e: IndexEntry) -> list[object]:

@@ -117,6 +117,7 @@ def test_server_from_init_config_accepts_client_a(initialised: tuple[Path, str])
         ('[tls]\nminimum_version = "1.1"\n', "tls.minimum_version"),
         ("[limits]\nread_timeout = 0\n", "limits.read_timeout"),
         ("[limits]\nworkers = true\n", "limits.workers"),
+        ("[limits]\nprocesses = -1\n", "limits.processes"),
         ("not toml [", "not valid TOML"),
     ],
 )
