@@ -31,8 +31,9 @@ from typing import Any
 from agent import sync
 from agent.config import AgentConfig
 from agent.errors import KmipError, ObjectDestroyed
+from agent.model import Attribute
 from agent.sed import Drive, not_found_errors
-from agent.spec import LinkType
+from agent.spec import LinkType, ObjectType, StorageStatusMask
 from agent.tape import AmbiguousKey, Cartridge, application_data
 from firmware_hooks.sources import FetchedKey, KeyDestroyed, KeyNotFound, KeySourceError, ServerUnavailable
 
@@ -72,6 +73,23 @@ def _name(client: sync.Client) -> str:
     return ",".join(str(s) for s in client.servers)
 
 
+def _destroyed(
+    client: sync.Client, attributes: Sequence[Attribute], object_type: ObjectType, **where: Any
+) -> bool:
+    """True if Locate with the Storage Status Mask for destroyed objects (KMIP 2.x) finds one:
+    only an explanation of "not found", so any failure answers False."""
+    try:
+        found = client.locate(
+            attributes,
+            object_type=object_type,
+            storage_status_mask=StorageStatusMask.DESTROYED_STORAGE,
+            **where,
+        )
+    except (KmipError, sync.TransportError, OSError, TimeoutError):
+        return False
+    return bool(found.unique_identifier)
+
+
 class AgentTapeSource:
     def __init__(self, client: sync.Client, *, name: str | None = None, **options: Any) -> None:
         self.client = client
@@ -89,24 +107,12 @@ class AgentTapeSource:
             with _mapped(self.name):
                 k = self.keys.key_for_read(cartridge)
         except KeyNotFound:
-            if self._destroyed(cartridge):
+            if _destroyed(
+                self.client, [], ObjectType.SYMMETRIC_KEY, application=self.keys.aio.asi(cartridge)
+            ):
                 raise KeyDestroyed("the cartridge's key was destroyed") from None
             raise
         return FetchedKey(k.uid, k.key)
-
-    def _destroyed(self, cartridge: Cartridge) -> bool:
-        from agent.spec import ObjectType, StorageStatusMask
-
-        try:
-            found = self.client.locate(
-                [],
-                object_type=ObjectType.SYMMETRIC_KEY,
-                application=self.keys.aio.asi(cartridge),
-                storage_status_mask=StorageStatusMask.DESTROYED_STORAGE,
-            )
-        except (KmipError, sync.TransportError, OSError, TimeoutError):
-            return False  # only an explanation; the answer stays "not found"
-        return bool(found.unique_identifier)
 
     # -- scenarios.TapeAdmin --------------------------------------------------------------------
     def tape_uids(self, generation: str, u_kad: bytes, a_kad: bytes) -> list[str]:
@@ -150,24 +156,11 @@ class AgentSedSource:
             with _mapped(self.name):
                 keys = self._keys(group).keys_for(drive)
         except KeyNotFound:
-            if self._destroyed(group, drive):
+            identity = self._keys(group).aio.identity_attribute(drive)
+            if _destroyed(self.client, [identity], ObjectType.SECRET_DATA, group=group):
                 raise KeyDestroyed("the drive's authentication key was destroyed") from None
             raise
         return [FetchedKey(k.uid, k.key) for k in keys]
-
-    def _destroyed(self, group: str, drive: Drive) -> bool:
-        from agent.spec import ObjectType, StorageStatusMask
-
-        try:
-            found = self.client.locate(
-                [self._keys(group).aio.identity_attribute(drive)],
-                object_type=ObjectType.SECRET_DATA,
-                group=group,
-                storage_status_mask=StorageStatusMask.DESTROYED_STORAGE,
-            )
-        except (KmipError, sync.TransportError, OSError, TimeoutError):
-            return False
-        return bool(found.unique_identifier)
 
     def retire_auth_keys(self, group: str, drive_id: str, keep_uid: str) -> int:
         with _mapped(self.name):
