@@ -33,6 +33,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -59,6 +60,7 @@ from profiles.store.base import (
 
 URL_PREFIX = "sqlite:///"
 BUSY_TIMEOUT_S = 30.0
+CHECKPOINT_UNITS = 64  # committed write units between two background checkpoint passes
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,13 @@ class SQLiteStorage:
         self._writer = self._connect()
         # The fsync of each commit is ours (module docstring); checkpoints keep NORMAL's syncs.
         self._writer.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoints run on a thread of their own, outside the write lock (_checkpoint_loop):
+        # run by COMMIT (autocheckpoint), one stalled every writer queued behind it for
+        # milliseconds, every ~25 Creates.
+        self._writer.execute("PRAGMA wal_autocheckpoint=0")
+        self._checkpoint_wanted = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        self._checkpointed_seq = 0
         self._migrate(self._writer)
         self._check_kek(self._writer)
         self._fsync_wal()
@@ -283,7 +292,41 @@ class SQLiteStorage:
             self._seq = seq
             self._inflight = 0
             cv.notify_all()  # a reader may be waiting for this COMMIT to end (_read_barrier)
+        if seq - self._checkpointed_seq >= CHECKPOINT_UNITS:
+            self._checkpointed_seq = seq
+            self._kick_checkpoint()
         return seq
+
+    def _kick_checkpoint(self) -> None:
+        """Under _write_lock: ask the checkpoint thread (started on first use) for a pass."""
+        if self._checkpointer is None:
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_loop, name="keyshelf-checkpoint", daemon=True
+            )
+            self._checkpointer.start()
+        self._checkpoint_wanted.set()
+
+    def _checkpoint_loop(self) -> None:
+        """PASSIVE checkpoints on a connection of this thread: they copy WAL frames into the
+        database while writers go on (no write lock, SQLite's or ours), syncing the WAL before
+        and the database after (synchronous=NORMAL), so durability is unchanged; the WAL is
+        then reused from its start by the next writer once no reader needs its frames."""
+        try:
+            con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except sqlite3.Error:
+            return
+        try:
+            con.execute("PRAGMA synchronous=NORMAL")
+            while True:
+                self._checkpoint_wanted.wait()
+                self._checkpoint_wanted.clear()
+                if self._closed:
+                    return
+                # busy (another process checkpoints): the next pass will do it
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            con.close()
 
     def _fsync_wal(self) -> None:
         """fdatasync the WAL file (what synchronous=FULL does after each commit). The file is
@@ -587,6 +630,9 @@ class SQLiteStorage:
                 return
             self._closed = True
             connections, self._connections = self._connections, []
+        if self._checkpointer is not None:
+            self._checkpoint_wanted.set()
+            self._checkpointer.join()
         try:
             if self._writer.in_transaction:
                 self._writer.execute("ROLLBACK")  # only a failed commit can leave one open
