@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +18,6 @@ from agent.client import Client, RetryPolicy
 from agent.tape import Cartridge, TapeKey, TapeKeys, new_identifier
 from firmware_hooks import harness
 
-SERVER = str(Path(sys.executable).with_name("keyshelf-server"))
-
 
 @contextlib.contextmanager
 def servers(data: Path, count: int) -> Iterator[list[tuple[int, subprocess.Popen[bytes]]]]:
@@ -30,7 +26,7 @@ def servers(data: Path, count: int) -> Iterator[list[tuple[int, subprocess.Popen
         started = []
         for i in range(count):
             process = harness.ServerProcess(data / "keyshelf.toml", data / f"server-{i}.log")
-            stack.enter_context(process.start())
+            stack.enter_context(process)
             assert process.proc is not None
             started.append((process.port, process.proc))
         yield started
@@ -38,7 +34,9 @@ def servers(data: Path, count: int) -> Iterator[list[tuple[int, subprocess.Popen
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    if not os.path.exists(SERVER):
+    try:
+        harness.server_command()
+    except harness.HarnessError:
         pytest.skip("keyshelf-server console script not installed")
     data = tmp_path / "kms"
     harness.init_data_dir(data)
