@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import MISSING, field
 from typing import Any, Final
 
-from agent.spec import Tag
+from agent.spec import Tag, Version
 
 REQUIRED: Final = MISSING
 
@@ -40,6 +40,12 @@ def carrier(v1: Tag | str | None, v2: Tag | str | None) -> dict[str, Any]:
     """Field metadata for a single attribute carried by ``v1``/``v2`` (see :func:`attributes`);
     use as ``field(metadata=carrier(...))``."""
     return {"attributes": (v1, v2)}
+
+
+def since(version: Version, *, default: Any = None) -> Any:
+    """A field a structure gained in a later version, though its tag is older (e.g. Digest's Key
+    Format Type, added in KMIP 1.1): not written to, and refused from, an older peer."""
+    return field(default=default, metadata={"since": version})
 
 
 def local_metadata() -> dict[str, Any]:

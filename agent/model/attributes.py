@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from agent.model._fields import since
 from agent.spec import (
+    V1_1,
     AlternativeNameType,
     BlockCipherMode,
     CryptographicAlgorithm,
@@ -113,7 +115,9 @@ class Digest:
     TAG: ClassVar[int] = Tag.DIGEST
     hashing_algorithm: HashingAlgorithm
     digest_value: bytes | None = None
-    key_format_type: KeyFormatType | None = None
+    # Key Format Type joined the Digest structure in KMIP 1.1: the Tape Library profile's own
+    # cases show it in TL-M-3-11 and not in TL-M-3-10 (profile section 3.1.3 / 3.2.3).
+    key_format_type: KeyFormatType | None = since(V1_1)
 
 
 @dataclass(frozen=True)

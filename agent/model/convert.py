@@ -311,7 +311,7 @@ class Plan:
             if v2 or "attributes" not in f.metadata or not isinstance(_carrier(f, v2), int):
                 companion = None
             fp = _compile_field(cls, f, hints[f.name], i, v2=v2, companion=companion)
-            if fp is None or not _in_version(fp.tags, wire):
+            if fp is None or not _in_version(fp.tags, wire) or wire < f.metadata.get("since", wire):
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                     self.undefined = True  # a required field this version lacks
                 continue

@@ -29,11 +29,6 @@ _CASES = all_cases(_ROOT) if _ROOT is not None else []
 _EXPECTED = expected_failures()
 _DOCS = profile_docs.find_spec_docs_dir()
 _DOC_CASES = document_cases(_DOCS) if _DOCS is not None else []
-# Document cases keyshelf-server fails for a reason outside tests/ (strict: remove when fixed).
-_SERVER_GAPS = {
-    "tape-profile/TL-M-3-10": "server answers a 1.0 Digest with Key Format Type, a 1.1 field "
-    "(KMIP 1.0 §3.17 Digest = Hashing Algorithm, Digest Value; see TL-M-3-10 vs TL-M-3-11)",
-}
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +74,7 @@ def test_oasis_file(case: CaseFile, server_for: Callable[[str], LiveServer]) -> 
 
 
 def _doc_param(case: CaseFile) -> object:
-    marks = []
-    if case.relative in _SERVER_GAPS:
-        marks.append(pytest.mark.xfail(reason=_SERVER_GAPS[case.relative], strict=True))
-    return pytest.param(case, id=case.relative, marks=marks)
+    return pytest.param(case, id=case.relative)
 
 
 @pytest.mark.skipif(_DOCS is None, reason=profile_docs.SKIP_MESSAGE)

@@ -602,3 +602,19 @@ def test_id_placeholders_are_refused_for_1x_peers() -> None:
         model.to_item(model.GetRequest(unique_identifier=0), V1_4)
     bad = struct(Tag.REQUEST_PAYLOAD, enum(Tag.UNIQUE_IDENTIFIER, 1))
     assert _reason(bad, model.GetRequest, V1_4) == ResultReason.INVALID_FIELD
+
+
+def test_digest_key_format_type_only_from_kmip_1_1() -> None:
+    """Digest gained Key Format Type in KMIP 1.1 (Tape Library profile TL-M-3-10 vs TL-M-3-11)."""
+    from agent.errors import KmipError
+    from agent.model import Digest, from_item, to_item
+    from agent.spec import V1_0, V1_1, HashingAlgorithm, KeyFormatType, Tag
+
+    digest = Digest(HashingAlgorithm.SHA_256, b"\x01" * 32, KeyFormatType.RAW)
+    old = to_item(digest, V1_0)
+    assert [c.tag for c in old.value] == [Tag.HASHING_ALGORITHM, Tag.DIGEST_VALUE]
+    new = to_item(digest, V1_1)
+    assert [c.tag for c in new.value] == [Tag.HASHING_ALGORITHM, Tag.DIGEST_VALUE, Tag.KEY_FORMAT_TYPE]
+    assert from_item(new, Digest, V1_1) == digest
+    with pytest.raises(KmipError):
+        from_item(new, Digest, V1_0)  # a 1.0 peer cannot send the 1.1 field
