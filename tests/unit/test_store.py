@@ -199,7 +199,16 @@ def test_locate_agrees_with_reference_semantics(store: Storage) -> None:
     names = ["Name", "Object Group", "x-Barcode"]
     recs = []
     for i in range(60):
-        index = [IndexEntry(rng.choice(names), f"v{rng.randrange(4)}", rng.randrange(10)) for _ in range(3)]
+        index = []
+        for _ in range(3):
+            # keys that are their number (lengths, enums, dates), keys that are not, no number
+            num = rng.choice([None, rng.randrange(10)])
+            key = rng.choice([f"v{rng.randrange(4)}", str(rng.randrange(4)), "mask"])
+            index.append(
+                IndexEntry(
+                    rng.choice(names), str(num) if num is not None and rng.random() < 0.5 else key, num
+                )
+            )
         rec = record(
             f"u{i:02}",
             created=rng.randrange(5),
@@ -210,12 +219,12 @@ def test_locate_agrees_with_reference_semantics(store: Storage) -> None:
         )
         store.insert(rec)
         recs.append(rec)
-    for _ in range(80):
+    for _ in range(300):
         conds = []
         for _ in range(rng.randrange(3)):
             c = Condition(rng.choice(names))
             if rng.random() < 0.6:
-                c.key = f"v{rng.randrange(4)}"
+                c.key = rng.choice([f"v{rng.randrange(4)}", str(rng.randrange(10)), "mask"])
             if rng.random() < 0.3:
                 c.low = rng.randrange(10)
             if rng.random() < 0.3:
@@ -519,6 +528,9 @@ def test_concurrent_writers_all_durable(tmp_path: Path, protector: KeyProtector)
         LocateQuery(object_types=[SYMMETRIC_KEY], states=[ACTIVE], limit=1),
         LocateQuery(owner="client-a", limit=10),
         LocateQuery(states=[DEACTIVATED]),
+        LocateQuery([Condition("Cryptographic Length", "256")]),
+        LocateQuery([Condition("x-Barcode")]),
+        LocateQuery([Condition("Cryptographic Length", "256"), Condition("Object Group", "g")]),
     ],
     ids=[
         "asi",
@@ -529,6 +541,9 @@ def test_concurrent_writers_all_durable(tmp_path: Path, protector: KeyProtector)
         "type+state",
         "owner",
         "state",
+        "number-equality",
+        "presence",
+        "number+group",
     ],
 )
 def test_locate_is_an_indexed_query(tmp_path: Path, protector: KeyProtector, query: LocateQuery) -> None:
@@ -736,6 +751,12 @@ def test_read_barrier_syncs_when_the_writer_does_not(tmp_path: Path, protector: 
 
 
 NAME = "Name/Name Value"
+
+
+def test_locate_by_a_key_of_digits_beyond_64_bits(store: Storage) -> None:
+    digits = "1" * 30  # a barcode or serial made of digits: text, no number
+    store.insert(record("a", index=[IndexEntry("x-Serial", digits)]))
+    assert store.locate(LocateQuery([Condition("x-Serial", digits)])) == ["a"]
 
 
 def test_unique_rows_have_one_owner(store: Storage) -> None:
