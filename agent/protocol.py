@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from agent.errors import KmipError, error_for
 from agent.model import (
+    PAYLOADS,
     DiscoverVersionsRequest,
     ProtocolVersion,
     RequestBatchItem,
@@ -24,7 +25,6 @@ from agent.model import (
     RequestPayload,
     decode_response,
     encode_message,
-    payload_classes,
 )
 from agent.spec import (
     BatchErrorContinuationOption,
@@ -48,6 +48,10 @@ __all__ = [
 _HEADER: Final = struct.Struct(">II")  # Tag(3) and Type(1) as one word, then Length
 _HEADER_SIZE: Final = _HEADER.size
 _TAG_PREFIXES: Final = (0x42, 0x54)  # KMIP 1.4 section 9.1.1.1
+# request payload class -> its Operation: the inverse of the model's PAYLOADS table
+_OPERATION_OF: Final[dict[type, Operation]] = {
+    request: Operation(op) for op, (request, _) in PAYLOADS.items()
+}
 
 
 class Framer:
@@ -211,19 +215,11 @@ class ClientSession:
 
     def __init__(self, *, max_response_size: int | None = None) -> None:
         self.max_response_size = max_response_size
-        self._operation_of: dict[type, Operation] = {}
 
     def operation_of(self, payload: object) -> Operation:
         """The Operation whose request payload class ``payload`` is."""
-        if not self._operation_of:
-            for op in Operation:
-                try:
-                    request_cls, _ = payload_classes(op)
-                except (KeyError, LookupError, ValueError, KmipError):
-                    continue
-                self._operation_of.setdefault(request_cls, op)
         try:
-            return self._operation_of[type(payload)]
+            return _OPERATION_OF[type(payload)]
         except KeyError:
             raise TypeError(f"{type(payload).__name__} is not a request payload") from None
 
