@@ -13,6 +13,7 @@ from agent.encodings import json as kjson
 from agent.encodings import xml as kxml
 from agent.spec import CryptographicUsageMask, ItemType, ObjectType, Operation, State, Tag
 from agent.ttlv import Item
+from tests.unit.test_engine_helpers import s as struct
 
 T = ItemType
 EXT = 0x540001  # an extension tag the registry does not know
@@ -20,10 +21,6 @@ EXT = 0x540001  # an extension tag the registry does not know
 
 def leaf(tag: int, item_type: ItemType, value: object) -> Item:
     return Item(tag, item_type, value)
-
-
-def struct(tag: int, *children: Item) -> Item:
-    return Item(tag, T.STRUCTURE, children)
 
 
 def xml_leaf(text: str) -> Item:

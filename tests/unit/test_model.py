@@ -30,26 +30,14 @@ from agent.spec import (
     Version,
 )
 from agent.ttlv import Item
+from tests.unit.test_engine_helpers import e as enum
+from tests.unit.test_engine_helpers import i as integer
+from tests.unit.test_engine_helpers import s as struct
+from tests.unit.test_engine_helpers import t as text
 
 T = ItemType
 WHEN = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 WHEN_POSIX = int(WHEN.timestamp())
-
-
-def text(tag: int, value: str) -> Item:
-    return Item(tag, T.TEXT_STRING, value)
-
-
-def struct(tag: int, *children: Item) -> Item:
-    return Item(tag, T.STRUCTURE, tuple(children))
-
-
-def enum(tag: int, value: int) -> Item:
-    return Item(tag, T.ENUMERATION, int(value))
-
-
-def integer(tag: int, value: int) -> Item:
-    return Item(tag, T.INTEGER, value)
 
 
 def tags(item: Item) -> list[int]:
