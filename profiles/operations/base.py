@@ -299,7 +299,7 @@ class Context:
         """Load an object the caller may use. Unknown objects and objects of other owners are
         both Item Not Found / Object Not Found, so their existence does not leak."""
         try:
-            rec = self.store.load(uid)
+            rec = self.store.load(uid, index=False)  # Context.save rebuilds the index rows
         except KeyProtectionError as exc:
             # a wrapped blob that does not authenticate (tampered, moved, other KEK): refuse with
             # a fixed text and log which object, never the blob or a plaintext

@@ -111,8 +111,10 @@ class Storage(Protocol):
         DuplicateObject for a stored uid, NonUniqueKey for a taken unique index row."""
         ...
 
-    def load(self, uid: str) -> ObjectRecord | None:
-        """The object with its material unwrapped, or None. The caller owns the returned copy."""
+    def load(self, uid: str, *, index: bool = True) -> ObjectRecord | None:
+        """The object with its material unwrapped, or None. The caller owns the returned copy.
+        ``index=False``: ``rec.index`` is left empty (not read): for callers that rebuild the
+        index rows before any write back, as the engine does (Context.save)."""
         ...
 
     def update(self, rec: ObjectRecord, *, durable: bool = True) -> None:

@@ -54,13 +54,15 @@ class MemoryStorage:
             self._seq += 1
             self._objects[rec.uid] = (self._seq, self._stored(rec))
 
-    def load(self, uid: str) -> ObjectRecord | None:
+    def load(self, uid: str, *, index: bool = True) -> ObjectRecord | None:
         with self._lock:
             self._check_open()
             entry = self._objects.get(uid)
         if entry is None:
             return None
         rec = copy_record(entry[1])
+        if not index:
+            rec.index = []
         if rec.material is not None and self._protector is not None:
             rec.material = self._protector.unwrap(rec.material, rec.uid.encode())
         return rec

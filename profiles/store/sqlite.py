@@ -533,16 +533,8 @@ class SQLiteStorage:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def load(self, uid: str) -> ObjectRecord | None:
-        row = (
-            self._reader()
-            .execute(
-                "SELECT object_type, owner, state, created, archived, attributes, material, index_rows "
-                "FROM objects WHERE uid = ?",
-                (uid,),
-            )
-            .fetchone()
-        )
+    def load(self, uid: str, *, index: bool = True) -> ObjectRecord | None:
+        row = self._reader().execute(_LOAD_WITH_INDEX if index else _LOAD, (uid,)).fetchone()
         if row is None:
             return None
         if uid in self._pending:
@@ -559,7 +551,7 @@ class SQLiteStorage:
             archived=bool(archived),
             attributes=attributes,
             material=material,
-            index=[IndexEntry(r[0], r[1], r[2], len(r) > 3) for r in json.loads(index_rows)],
+            index=[IndexEntry(r[0], r[1], r[2], len(r) > 3) for r in json.loads(index_rows)] if index else [],
         )
 
     def locate(self, q: LocateQuery) -> list[str]:
@@ -704,6 +696,13 @@ class _WriterLock:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+_LOAD = (
+    "SELECT object_type, owner, state, created, archived, attributes, material, NULL "
+    "FROM objects WHERE uid = ?"
+)
+_LOAD_WITH_INDEX = _LOAD.replace("NULL", "index_rows")
 
 
 def _json_row(e: IndexEntry) -> list[object]:

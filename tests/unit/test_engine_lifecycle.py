@@ -335,9 +335,9 @@ def test_locate_by_state_follows_dated_transitions_without_loading_objects(
     loads: list[str] = []
     load = engine.store.load
 
-    def counted(u: str) -> object:
+    def counted(u: str, **kw: bool) -> object:
         loads.append(u)
-        return load(u)
+        return load(u, **kw)
 
     monkeypatch.setattr(engine.store, "load", counted)
 

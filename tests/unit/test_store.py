@@ -753,6 +753,14 @@ def test_read_barrier_syncs_when_the_writer_does_not(tmp_path: Path, protector: 
 NAME = "Name/Name Value"
 
 
+def test_load_without_the_index_rows(store: Storage) -> None:
+    rec = record("u1", index=[IndexEntry("Name", "n", 3), IndexEntry(NAME, "k", unique=True)])
+    store.insert(rec)
+    got = store.load("u1", index=False)
+    assert got is not None and got.index == [] and got.material == rec.material
+    assert store.load("u1") == rec
+
+
 def test_locate_by_a_key_of_digits_beyond_64_bits(store: Storage) -> None:
     digits = "1" * 30  # a barcode or serial made of digits: text, no number
     store.insert(record("a", index=[IndexEntry("x-Serial", digits)]))
