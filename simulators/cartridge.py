@@ -158,29 +158,23 @@ class MemoryMedia:
         self._records.append(record)
 
 
-class FileMedia:
+class FileMedia(MemoryMedia):
     """Records in a file, one JSON line each; survives the process (and the simulator)."""
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.path = path
-        self._records: list[Record] = []
         if path.exists():
             text = path.read_text(encoding="ascii")
             self._records = [Record.from_json(line) for line in text.splitlines() if line]
 
-    def __len__(self) -> int:
-        return len(self._records)
-
-    def read(self, index: int) -> Record:
-        return self._records[index]
-
     def truncate(self, count: int) -> None:
         if count < len(self._records):
-            del self._records[count:]
+            super().truncate(count)
             self._rewrite()
 
     def append(self, record: Record) -> None:
-        self._records.append(record)
+        super().append(record)
         with self.path.open("a", encoding="ascii") as f:
             f.write(record.to_json() + "\n")
 
