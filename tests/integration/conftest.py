@@ -29,6 +29,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -360,6 +361,17 @@ def refused(port: int, ctx: ssl.SSLContext, data: bytes | None = None) -> bool:
         except (ssl.SSLError, ConnectionError):
             return True
     return False
+
+
+def wait_for(predicate: Callable[[], bool], limit: float = 10.0) -> bool:
+    """Poll ``predicate`` until true or ``limit`` seconds passed (a bound, not a measurement):
+    the server counts a refused handshake on its own thread, after the client has seen it."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
 
 
 def closed_by_peer(sock: socket.socket) -> bool:

@@ -53,6 +53,7 @@ from tests.integration.conftest import (
     refused,
     roundtrip,
     tls_connect,
+    wait_for,
 )
 
 pytestmark = pytest.mark.timeout(180)
@@ -379,7 +380,7 @@ def test_tls_refuses_server_certificate_as_client_and_not_yet_valid(
     old = tls_pki.client_context("client-a", maximum=ssl.TLSVersion.TLSv1_1)
     with pytest.raises((ssl.SSLError, ConnectionError)):
         tls_connect(port, old).close()
-    assert tls_server.state.refused_handshakes >= 3
+    assert wait_for(lambda: tls_server.state.refused_handshakes >= 3)
     assert not _refused(port, tls_pki.client_context("client-a"))  # still serving
 
 

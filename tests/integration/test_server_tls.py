@@ -24,6 +24,7 @@ from tests.integration.conftest import (
     request,
     roundtrip,
     tls_connect,
+    wait_for,
 )
 
 pytestmark = pytest.mark.timeout(120)
@@ -133,15 +134,3 @@ def test_one_log_line_per_request(
     assert fields["client"] == "client-b"
     assert fields["items"] == [{"op": "Echo", "uid": ["client-b"], "result": "Success", "reason": None}]
     assert fields["ms"] >= 0 and fields["bytes_in"] == len(request("r0"))
-
-
-def wait_for(predicate: Callable[[], bool], limit: float = 10.0) -> bool:
-    """Poll ``predicate`` until true or ``limit`` seconds passed (a bound, not a measurement)."""
-    import time
-
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
