@@ -29,10 +29,12 @@ import argparse
 import contextlib
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +43,9 @@ HERE = Path(__file__).resolve().parent
 # this script is named like the package it measures: keep benchmarks/ off the import path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(REPO))
+
+from benchmarks import report  # noqa: E402
+
 GROUP = "bench-array-24"
 U_KAD = bytes.fromhex("0102030405060708")
 A_KAD = bytes.fromhex("A1A2A3A4")
@@ -76,6 +81,24 @@ with sync.Client([f"127.0.0.1:{port}"], f"{d}/client-a.crt", f"{d}/client-a.key"
         out["drives"] = len(keys)
 print(json.dumps(out))
 """
+
+
+# PyKMIP's client (kmip.pie.client) doing the same kind of fetch against the same server: one
+# Create then Get of an AES-256 key (it has no Tape Library helper), for the comparison figures.
+CHILD_FETCH_PYKMIP = r"""
+import json, os, sys, warnings
+warnings.simplefilter("ignore")
+from kmip.pie.client import ProxyKmipClient
+from kmip import enums
+d, port = sys.argv[1], int(sys.argv[2])
+with ProxyKmipClient(hostname="127.0.0.1", port=port, cert=f"{d}/client-a.crt", key=f"{d}/client-a.key",
+                     ca=f"{d}/ca.crt", config_file=os.devnull) as c:
+    uid = c.create(enums.CryptographicAlgorithm.AES, 256)
+    key = c.get(uid)
+    status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+    print(json.dumps({"rss_kb": int(status["VmRSS"].split()[0]), "key_len": len(key.value)}))
+"""
+PYKMIP_CLIENT_STACK = "kmip.pie.client"
 
 
 @contextlib.contextmanager
@@ -144,8 +167,15 @@ def measure() -> dict[str, object]:
                 _child(CHILD_FETCH, *common, "-", U_KAD.hex(), A_KAD.hex(), "once", GROUP)
             )
             rss = json.loads(_child(CHILD_FETCH, *common, "1.4", U_KAD.hex(), A_KAD.hex(), "once", GROUP))
+            pykmip_rss = json.loads(_child(CHILD_FETCH_PYKMIP, *common))
     key_fetch_stack = round(_import_ms(KEY_FETCH_STACK, bytecode=True), 1)
+    pykmip_import = round(_import_ms(PYKMIP_CLIENT_STACK, bytecode=True), 1)
+    pykmip_rss_mb = round(pykmip_rss["rss_kb"] / 1024, 1)
     return {
+        "pykmip_import_ms": pykmip_import,
+        "import_ratio_pykmip_over_keyshelf": round(pykmip_import / key_fetch_stack, 2),
+        "pykmip_rss_mb_after_fetch": pykmip_rss_mb,
+        "rss_ratio_pykmip_over_keyshelf": round(pykmip_rss_mb / (rss["rss_kb"] / 1024), 2),
         "import_ms": key_fetch_stack,
         "import_ms_key_fetch_stack": key_fetch_stack,
         "import_ms_key_fetch_stack_from_source": round(_import_ms(KEY_FETCH_STACK, bytecode=False), 1),
@@ -160,11 +190,38 @@ def measure() -> dict[str, object]:
     }
 
 
+def markdown(f: dict[str, object]) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    rows = [
+        "## Agent footprint (`python benchmarks/agent.py`)",
+        "",
+        f"Measured {when}, Python {platform.python_version()}, {platform.machine()}, against keyshelf-server"
+        " on loopback (mutual TLS); fresh child processes, medians of 7 imports with compiled bytecode.",
+        "",
+        "| figure | keyshelf agent | PyKMIP client | target (issue 4) |",
+        "|---|---|---|---|",
+        f"| import of the key-fetch stack, ms | {f['import_ms']} | {f['pykmip_import_ms']} | < 150 |",
+        f"| resident memory after one key fetch, MB | {f['rss_mb_after_fetch']} | {f['pykmip_rss_mb_after_fetch']}"
+        " | < 40 |",
+        f"| round trips per tape read | {f['round_trips_tape_read']} | - | 1 |",
+        f"| round trips per array boot, 24 drives | {f['round_trips_boot_24']} | - | as few as possible |",
+        f"| tape read p50 on a warm connection, ms | {f['tape_read_ms_p50']} | - | - |",
+        "",
+        f"The keyshelf stack is `{KEY_FETCH_STACK}` (Locate by ASI + Get in one batch); PyKMIP's is"
+        f" `{PYKMIP_CLIENT_STACK}` (Create + Get, it has no tape helper). From source, without bytecode,"
+        f" keyshelf's import takes {f['import_ms_key_fetch_stack_from_source']} ms.",
+    ]
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     args = parser.parse_args()
     figures = measure()
+    if not args.no_write:
+        report.write_section("agent", markdown(figures))
     if args.json:
         print(json.dumps(figures))
     else:

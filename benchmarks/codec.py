@@ -49,9 +49,7 @@ sys.path.insert(0, str(REPO))
 from agent import ttlv  # noqa: E402
 from agent.spec import ItemType, Tag  # noqa: E402
 from agent.ttlv import Item  # noqa: E402
-
-BEGIN = "<!-- codec:begin -->"
-END = "<!-- codec:end -->"
+from benchmarks import report  # noqa: E402
 
 T = ItemType
 NOW = 1_700_000_000  # a fixed Date-Time so every run encodes the same bytes
@@ -474,7 +472,6 @@ def write_section(results: dict[str, Any], path: Path) -> None:
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = "\n".join(
         [
-            BEGIN,
             "## TTLV codec (benchmarks/codec.py)",
             "",
             f"Measured {stamp} on {machine_note()}. Messages per second, best of interleaved "
@@ -489,17 +486,9 @@ def write_section(results: dict[str, Any], path: Path) -> None:
             "",
             "`walker` is a minimal recursive struct walker with no checks (the pure-Python limit); "
             "`declared` is construct's interpreter over the grammar (the reference codec).",
-            END,
         ]
     )
-    text = path.read_text(encoding="utf-8") if path.exists() else "# keyshelf benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + body + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + body + "\n"
-    path.write_text(text, encoding="utf-8")
+    report.write_section("codec", body, path)
 
 
 def main(argv: list[str] | None = None) -> int:

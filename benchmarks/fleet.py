@@ -28,12 +28,10 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import report  # noqa: E402
 from firmware_hooks.fleet import run_fleet  # noqa: E402
 from firmware_hooks.harness import ServerProcess, init_data_dir  # noqa: E402
 from firmware_hooks.memory import MemoryKeyServer  # noqa: E402
-
-BEGIN, END = "<!-- fleet:begin -->", "<!-- fleet:end -->"
-BENCHMARKS = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
 
 
 def measure(cartridges: int, seds: int, tape_drives: int, workers: int, memory: bool) -> dict[str, object]:
@@ -87,7 +85,6 @@ def markdown(f: dict[str, object]) -> str:
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     return "\n".join(
         [
-            BEGIN,
             "## Fleet simulation (scenario 6)",
             "",
             f"`python benchmarks/fleet.py` on {when}, Python {platform.python_version()}, {platform.machine()}; "
@@ -104,21 +101,8 @@ def markdown(f: dict[str, object]) -> str:
             f"| take ownership (register every auth key), s | {f['register_s']} |",
             f"| boot-unlock of every drive ({f['workers']} in parallel), s | {f['boot_unlock_s']} |",
             f"| drives unlocked | {f['drives_unlocked']} |",
-            "",
-            END,
         ]
     )
-
-
-def write_section(section: str, path: Path = BENCHMARKS) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else "# keyshelf benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
-        write_section(markdown(figures))
+        report.write_section("fleet", markdown(figures))
         print(markdown(figures))
     return 0 if ok else 1
 

@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from agent.spec import ItemType  # noqa: E402
 from agent.ttlv import DecodeError, Item, decode, decode_declared, encode  # noqa: E402
+from benchmarks import report  # noqa: E402
 
 T = ItemType
 CHUNK = 5_000
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=multiprocessing.cpu_count())
+    parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     args = parser.parse_args(argv)
     chunks = [(args.seed, start, min(CHUNK, args.cases - start)) for start in range(0, args.cases, CHUNK)]
     began = time.perf_counter()
@@ -170,10 +172,21 @@ def main(argv: list[str] | None = None) -> int:
                 pool.terminate()
                 return 1
     elapsed = time.perf_counter() - began
-    print(
+    line = (
         f"{decoded + refused:,} cases, seed {args.seed}: {decoded:,} decoded, {refused:,} DecodeError, "
         f"0 other exceptions, 0 fast/declared disagreements, 0 re-encoding mismatches ({elapsed:.0f} s)"
     )
+    print(line)
+    if not args.no_write:
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        report.write_section(
+            "fuzz",
+            "## TTLV decoder fuzz campaign (`python benchmarks/fuzz_ttlv.py`)\n\n"
+            f"Run {when} with {args.jobs} processes: random and mutated TTLV through the fast decoder and"
+            " the construct-declared one; only DecodeError may escape, both must agree, and whatever"
+            " decodes must re-encode to the same bytes.\n\n"
+            f"{line}",
+        )
     return 0
 
 
