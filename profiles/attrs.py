@@ -404,7 +404,13 @@ class AttrSet:
             )
             for a in self.items
         )
-        return encode(Item(_STORE_TAG, ItemType.STRUCTURE, children))
+        data = encode(Item(_STORE_TAG, ItemType.STRUCTURE, children))
+        # The blob just written is the one the next open of this object reads (a Get after its
+        # Create, after a Get cleared Fresh): keep its attributes as decoding would give them
+        # (tests/unit/test_engine_helpers.py checks every cached entry against a fresh decode,
+        # value types included).
+        _remember(data, tuple(self.items))
+        return data
 
     @classmethod
     def from_bytes(cls, data: bytes) -> AttrSet:
@@ -413,18 +419,27 @@ class AttrSet:
         # Not secret: key material is never in this blob. Bounded: emptied when full.
         decoded = _DECODED.get(data)
         if decoded is None:
-            decoded = tuple(
-                Attr(str(name.value), value, int(index.value))
-                for name, index, value in (a.value for a in decode(data).value)
-            )
-            if len(_DECODED) >= _DECODED_MAX:
-                _DECODED.clear()
-            _DECODED[data] = decoded
+            decoded = decode_attributes(data)
+            _remember(data, decoded)
         return cls(list(decoded))
+
+
+def decode_attributes(data: bytes) -> tuple[Attr, ...]:
+    """The attributes of a stored blob, decoded (no cache)."""
+    return tuple(
+        Attr(str(name.value), value, int(index.value))
+        for name, index, value in (a.value for a in decode(data).value)
+    )
 
 
 _DECODED: dict[bytes, tuple[Attr, ...]] = {}
 _DECODED_MAX = 4096
+
+
+def _remember(data: bytes, decoded: tuple[Attr, ...]) -> None:
+    if len(_DECODED) >= _DECODED_MAX:
+        _DECODED.clear()
+    _DECODED[data] = decoded
 
 
 # --------------------------------------------------------------------------------------------

@@ -882,3 +882,55 @@ def test_1x_custom_attribute_names_need_x_prefix() -> None:
     assert (
         send(engine, request(V1_4, create_aes(V1_4, "yc", server_only))).items[0].reason == RR.INVALID_FIELD
     )
+
+
+def _same_item(a: Item, b: Item) -> bool:
+    """Equal down to the Python types of the values (a bool is not an int here)."""
+    if (a.tag, a.type, type(a.value)) != (b.tag, b.type, type(b.value)):
+        return False
+    if a.type == ItemType.STRUCTURE:
+        return len(a.value) == len(b.value) and all(
+            _same_item(x, y) for x, y in zip(a.value, b.value, strict=True)
+        )
+    return bool(a.value == b.value)
+
+
+@pytest.mark.parametrize("version", [V1_4, V2_1])
+def test_attribute_cache_holds_what_decoding_the_blob_gives(
+    version: Version, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AttrSet.to_bytes keeps the attributes it wrote for the next open (profiles/attrs.py):
+    every cached entry must be exactly what decoding its blob gives, value types included."""
+    from profiles import attrs as attrs_module
+    from tests.unit.test_engine_helpers import dt
+
+    cache: dict[bytes, tuple[object, ...]] = {}
+    monkeypatch.setattr(attrs_module, "_DECODED", cache)
+    engine = make_engine()
+    now = int(engine.services.clock())
+    more = (
+        attr(version, "x-colour", t(T.ATTRIBUTE_VALUE, "red")),
+        attr(version, "Activation Date", dt(T.ACTIVATION_DATE, now - 10)),
+        attr(version, "Extractable", b(T.EXTRACTABLE, True)),
+        attr(version, "Object Group", t(T.OBJECT_GROUP, "g")),
+    )
+    key = send(engine, request(version, create_aes(version, "cached", *more))).items[0].uid
+    plain = send(engine, request(version, create_aes(version))).items[0].uid
+    x = attr(version, "x-size", i(T.ATTRIBUTE_VALUE, 7))
+    if version >= V2_0:
+        x = s(T.NEW_ATTRIBUTE, x)
+    for msg in (
+        item(OP.GET, uid(key)),
+        item(OP.GET_ATTRIBUTES, uid(key)),
+        item(OP.ADD_ATTRIBUTE, uid(key), x),
+        item(OP.GET, uid(plain)),
+        item(OP.RE_KEY, uid(key)),
+        item(OP.DESTROY, uid(plain)),
+        item(OP.ACTIVATE, uid(send(engine, request(version, create_aes(version))).items[0].uid)),
+    ):
+        assert send(engine, request(version, msg)).items[0].ok, msg
+    assert len(cache) >= 6
+    for blob, cached in cache.items():
+        fresh = attrs_module.decode_attributes(blob)
+        assert [(a.name, a.index) for a in cached] == [(a.name, a.index) for a in fresh]  # type: ignore[attr-defined]
+        assert all(_same_item(a.value, f.value) for a, f in zip(cached, fresh, strict=True))  # type: ignore[attr-defined]
