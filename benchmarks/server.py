@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from agent.spec import CryptographicAlgorithm, ItemType, ObjectType, Operation, ResultStatus, Tag  # noqa: E402
 from agent.ttlv import Item, decode, encode  # noqa: E402
+from firmware_hooks import harness  # noqa: E402
 from tests.conformance.live import live_server  # noqa: E402
 from tests.interop.pykmip_server import pykmip_server  # noqa: E402
 
@@ -313,16 +314,35 @@ def locate_latency(port: int, certs: Path, population: int, samples: int) -> Pha
 
 # -- driver --------------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def servers(workdir: Path) -> Iterator[dict[str, tuple[int, Path]]]:
-    with live_server(workdir / "keyshelf") as ks, pykmip_server(ks.datadir, workdir) as pk:
-        yield {"keyshelf": (ks.port, ks.datadir), "pykmip": (pk.port, ks.datadir)}
+def servers(workdir: Path, processes: int | None = None) -> Iterator[dict[str, tuple[int, Path]]]:
+    """Both servers; ``processes``: keyshelf's [limits] processes (None: the configuration's default)."""
+    if processes is None:
+        with live_server(workdir / "keyshelf") as ks, pykmip_server(ks.datadir, workdir) as pk:
+            yield {"keyshelf": (ks.port, ks.datadir), "pykmip": (pk.port, ks.datadir)}
+        return
+    datadir = workdir / "keyshelf" / "data"
+    harness.init_data_dir(datadir)
+    config = datadir / "keyshelf.toml"
+    config.write_text(config.read_text().replace("[limits]\n", f"[limits]\nprocesses = {processes}\n", 1))
+    with (
+        harness.ServerProcess(config, datadir / "server.log") as server,
+        pykmip_server(datadir, workdir) as pykmip,
+    ):
+        yield {"keyshelf": (server.port, datadir), "pykmip": (pykmip.port, datadir)}
 
 
-def measure(quick: bool, log: Callable[[str], None]) -> dict[str, object]:
+def measure(quick: bool, log: Callable[[str], None], processes: int | None = None) -> dict[str, object]:
     duration = 1.5 if quick else 4.0
     small, large = (1_000, 5_000) if quick else (10_000, 100_000)
-    out: dict[str, object] = {"quick": quick, "duration_s": duration}
-    with tempfile.TemporaryDirectory(prefix="keyshelf-bench-") as tmp, servers(Path(tmp)) as targets:
+    out: dict[str, object] = {
+        "quick": quick,
+        "duration_s": duration,
+        "keyshelf_processes": processes or "default",
+    }
+    with (
+        tempfile.TemporaryDirectory(prefix="keyshelf-bench-") as tmp,
+        servers(Path(tmp), processes) as targets,
+    ):
         for name, (port, certs) in targets.items():
             for conc in (1, 8):
                 create, uids = run_phase(port, certs, "create", conc, duration, [])
@@ -370,7 +390,8 @@ def write_markdown(results: dict[str, object]) -> None:
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}; mutual TLS on loopback, KMIP 1.2 requests, "
-        f"worker processes with persistent connections{' (quick mode)' if results['quick'] else ''}.",
+        f"worker processes with persistent connections{' (quick mode)' if results['quick'] else ''}; "
+        f"keyshelf-server processes: {results['keyshelf_processes']}.",
         "",
         "| operation | concurrency | keyshelf ops/s | p50 / p99 ms | PyKMIP ops/s | p50 / p99 ms | ratio |",
         "|---|---|---|---|---|---|---|",
@@ -410,9 +431,12 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--quick", action="store_true", help="shorter phases, 1,000 / 5,000 keys for Locate")
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    parser.add_argument(
+        "--processes", type=int, help="keyshelf-server [limits] processes (default: the configuration's)"
+    )
     args = parser.parse_args()
     log = (lambda line: print(line, file=sys.stderr)) if args.json else print
-    results = measure(args.quick, log)
+    results = measure(args.quick, log, args.processes)
     if not args.no_write:
         write_markdown(results)
     if args.json:
