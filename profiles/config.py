@@ -31,7 +31,8 @@ Layout (all tables and keys optional; relative paths are relative to the file's 
     handshake_timeout = 10.0
     workers = 8                   # threads calling the (blocking) engine; 0 = on the event loop
     processes = 1                 # server processes (each its own engine, store connections and
-                                  # workers) behind one listener; 0 = one per CPU (profiles/supervisor.py)
+                                  # workers) behind one listener; 0 = one per CPU (profiles/supervisor.py;
+                                  # the read barrier holds per process, README "Running the server")
     inline_reads = true           # read-only requests (Locate, Query, ...) on the loop, others in threads
     shutdown_timeout = 10.0       # drain time for in-flight requests after SIGTERM
     max_batch_items = 256         # engine: more batch items -> Invalid Message
