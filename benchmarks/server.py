@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO))
 from agent.spec import CryptographicAlgorithm, ItemType, ObjectType, Operation, ResultStatus, Tag  # noqa: E402
 from agent.ttlv import Item, decode, encode  # noqa: E402
 from firmware_hooks import harness  # noqa: E402
+from profiles.config import LimitsConfig  # noqa: E402
 from tests.conformance.live import live_server  # noqa: E402
 from tests.interop.pykmip_server import pykmip_server  # noqa: E402
 
@@ -337,7 +338,9 @@ def measure(quick: bool, log: Callable[[str], None], processes: int | None = Non
     out: dict[str, object] = {
         "quick": quick,
         "duration_s": duration,
-        "keyshelf_processes": processes or "default",
+        "keyshelf_processes": processes
+        if processes is not None
+        else f"{LimitsConfig().processes} (the default)",
     }
     with (
         tempfile.TemporaryDirectory(prefix="keyshelf-bench-") as tmp,
