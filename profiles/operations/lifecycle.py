@@ -81,11 +81,14 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
 
 
 def next_state(state: State, event: Event) -> State:
-    """The state after ``event``, or a KmipError if the transition is not permitted."""
+    """The state after ``event``, or a KmipError if the transition is not permitted.
+
+    Wrong Key Lifecycle State from a destroyed state too: Activate and Revoke may not answer
+    Object Destroyed (SPEC-2.1 Tables 166 and 297 list the reasons they SHALL return; SPEC-1.4
+    Table 346: "Object is not in Pre-Active state" is Permission Denied). Destroy answers Object
+    Destroyed itself (SPEC-2.1 Table 210 lists it)."""
     new = TRANSITIONS.get((state, event))
     if new is None:
-        if state in (S.DESTROYED, S.DESTROYED_COMPROMISED):
-            raise fail(R.OBJECT_DESTROYED, "object has been destroyed")
         raise fail(R.WRONG_KEY_LIFECYCLE_STATE, "operation not permitted in this state")
     return new
 

@@ -62,8 +62,25 @@ def test_transition_table_is_the_whole_state_machine(state: State, event: Event)
     else:
         with pytest.raises(KmipError) as info:
             next_state(state, event)
-        destroyed = state in (State.DESTROYED, State.DESTROYED_COMPROMISED)
-        assert info.value.reason == (RR.OBJECT_DESTROYED if destroyed else RR.WRONG_KEY_LIFECYCLE_STATE)
+        assert info.value.reason == RR.WRONG_KEY_LIFECYCLE_STATE
+
+
+@pytest.mark.parametrize("version", [Version(1, 0), V1_4, V2_1])
+def test_activate_and_revoke_of_a_destroyed_object_are_lifecycle_refusals(version: Version) -> None:
+    """SPEC-1.4 Table 346 ("Object is not in Pre-Active state": Permission Denied); SPEC-2.1
+    Tables 166 / 297 do not list Object Destroyed for Activate / Revoke: Wrong Key Lifecycle
+    State. Destroy of a destroyed object may answer Object Destroyed (SPEC-2.1 Table 210).
+    Found by tests/props/test_engine_state_machine.py."""
+    engine = make_engine()
+    key = send(engine, request(version, create_aes(version, "gone"))).items[0].uid
+    assert send(engine, request(version, item(OP.DESTROY, uid(key)))).items[0].ok
+    for op in (item(OP.ACTIVATE, uid(key)), revoke(5, key)):  # Superseded: not a compromise
+        got = send(engine, request(version, op)).items[0]
+        assert got.status == FAILED and got.reason == LIFECYCLE_REFUSAL.get(version, RR.PERMISSION_DENIED)
+    again = send(engine, request(version, item(OP.DESTROY, uid(key)))).items[0]
+    assert again.reason == (RR.OBJECT_DESTROYED if version.major >= 2 else RR.PERMISSION_DENIED)
+    assert send(engine, request(version, revoke(2, key))).items[0].ok  # transition 10
+    assert state_of(engine, version, key) == State.DESTROYED_COMPROMISED
 
 
 @pytest.mark.parametrize("version", [V1_4, V2_1])
