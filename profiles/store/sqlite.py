@@ -192,6 +192,7 @@ class SQLiteStorage:
         self._pending: dict[str, int] = {}
         self._wal_path = Path(f"{path}-wal")
         self._wal_fd: int | None = None
+        _create_owner_only(path)
         self._writer = self._connect()
         # The fsync of each commit is ours (module docstring); checkpoints keep NORMAL's syncs.
         self._writer.execute("PRAGMA synchronous=NORMAL")
@@ -661,6 +662,19 @@ class SQLiteStorage:
             os.close(self._wal_fd)
             self._wal_fd = None
         self._write_lock.close()
+
+
+def _create_owner_only(path: Path) -> None:
+    """Create the database file 0600 if it does not exist (an empty file is an empty SQLite
+    database). It holds wrapped key material and every attribute; SQLite would create it 0644
+    under the usual umask. Its -wal and -shm files get the database file's mode from SQLite
+    (unix VFS: the mode of the main file, whatever the umask), so they are 0600 too. An
+    existing file keeps its mode: the administrator may have chosen it."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot open database {path}: {exc.strerror}") from None
+    os.close(fd)
 
 
 class _WriterLock:

@@ -16,8 +16,10 @@ import dataclasses
 import datetime as dt
 import io
 import logging
+import os
 import socket
 import ssl
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -289,6 +291,29 @@ def test_database_files_hold_neither_key_material_nor_its_digest(
     assert any(f.name.endswith(".db") for f in files)
     for f in files:
         assert_absent(f.read_bytes(), KNOWN, SECRET, *digests)
+
+
+def test_database_files_are_created_owner_only(tmp_path: Path, kek_file: Path) -> None:
+    """keyshelf.db, its -wal and -shm (and the writer lock) are 0600 even under umask 022:
+    they hold wrapped key material and every attribute. SQLite gives the WAL and SHM files the
+    database file's mode, which is what makes this hold for them."""
+    from profiles.keyprotect import KeyProtector
+    from profiles.store import open_store
+    from profiles.store.base import ObjectRecord
+
+    db = tmp_path / "keyshelf.db"
+    old = os.umask(0o022)
+    try:
+        store = open_store(f"sqlite:///{db}", KeyProtector.from_file(kek_file))
+        try:
+            store.insert(ObjectRecord("u1", 2, "client-a", 1, 0, False, b"", b"secret", []))
+            names = ("keyshelf.db", "keyshelf.db-wal", "keyshelf.db-shm", "keyshelf.db-writer")
+            modes = {name: stat.S_IMODE((tmp_path / name).stat().st_mode) for name in names}
+        finally:
+            store.close()
+    finally:
+        os.umask(old)
+    assert modes == dict.fromkeys(names, 0o600)
 
 
 # ============================================================================ authorization
