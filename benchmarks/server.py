@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from agent.spec import CryptographicAlgorithm, ItemType, ObjectType, Operation, ResultStatus, Tag  # noqa: E402
 from agent.ttlv import Item, decode, encode  # noqa: E402
+from benchmarks import report  # noqa: E402
 from firmware_hooks import harness  # noqa: E402
 from profiles.config import LimitsConfig  # noqa: E402
 from tests.conformance.live import live_server  # noqa: E402
@@ -385,10 +386,7 @@ def measure(quick: bool, log: Callable[[str], None], processes: int | None = Non
 
 
 def write_markdown(results: dict[str, object]) -> None:
-    path = REPO / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# keyshelf benchmarks\n"
     rows = [
-        "<!-- server:begin -->",
         "## Server: keyshelf-server vs PyKMIP server (`python benchmarks/server.py`)",
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
@@ -417,16 +415,8 @@ def write_markdown(results: dict[str, object]) -> None:
         f"- {results['pykmip_locate_note']}",
         "",
         "Targets (issue 3): Get and Create >= 10x PyKMIP at concurrency 8; Locate by ASI at 100,000 keys p50 <= 2 ms.",
-        "<!-- server:end -->",
     ]
-    block = "\n".join(rows)
-    if "<!-- server:begin -->" in text:
-        head, rest = text.split("<!-- server:begin -->", 1)
-        tail = rest.split("<!-- server:end -->", 1)[1] if "<!-- server:end -->" in rest else ""
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
+    report.write_section("server", "\n".join(rows))
 
 
 def main() -> int:
