@@ -16,7 +16,8 @@ Transport rules (kmip-digest §1.1 framing, §3.4 transport):
   engine is blocking (SQLite): requests that may wait on the disk (any durable write, which
   waits for the group fsync) run in a bounded thread pool (``workers``; 0 = on the loop);
   requests made only of operations that never wait on it (INLINE_OPERATIONS: Get and the
-  reads) run on the event loop, saving the thread hand-off.
+  reads) run on the event loop, saving the thread hand-off - except a Locate with a Digest
+  filter, which unwraps every candidate's material (thread pool too).
 - A framing error (bad header, oversized) gets the engine's Invalid Message response and the
   connection is closed, because later messages can no longer be separated (SPEC-2.1 §10.1
   "Codec Error"). A well-framed but undecodable message gets Invalid Message and the
@@ -77,20 +78,43 @@ INLINE_OPERATIONS = frozenset(
 # An Operation item as encoded in a batch item: tag 0x42005C, type Enumeration, length 4
 # (kmip-digest §1.1), followed by the 4-byte value and 4 bytes of padding.
 _OPERATION_ITEM = (Tag.OPERATION << 8 | ItemType.ENUMERATION).to_bytes(4, "big") + (4).to_bytes(4, "big")
+# A Digest filter in a Locate: 1.x names it (Attribute Name "Digest", a Text String of 6 bytes),
+# 2.x carries the Digest structure itself. Such a Locate unwraps every candidate's key material
+# to compare Digest Values (operations/locate.py: the value is never stored), so it is CPU work
+# proportional to the store, not an indexed read: it runs in the thread pool.
+_DIGEST_NAME_ITEM = (
+    (Tag.ATTRIBUTE_NAME << 8 | ItemType.TEXT_STRING).to_bytes(4, "big") + (6).to_bytes(4, "big") + b"Digest"
+)
+_DIGEST_ITEM = (Tag.DIGEST << 8 | ItemType.STRUCTURE).to_bytes(4, "big")
+
+
+def _has_item(data: bytes, header: bytes) -> bool:
+    """True if ``header`` occurs at an item boundary candidate (TTLV items start at offsets
+    that are multiples of 8 from the message start)."""
+    pos = data.find(header)
+    while pos >= 0:
+        if pos % 8 == 0:
+            return True
+        pos = data.find(header, pos + 1)
+    return False
 
 
 def reads_only(data: bytes) -> bool:
     """Scheduling hint, never a decision about the request: True if the raw request holds at
-    least one Operation item and all of them are in INLINE_OPERATIONS. A byte string that
-    happens to contain the same 8 bytes can only move a request to the other executor."""
+    least one Operation item, all of them are in INLINE_OPERATIONS, and no Locate among them
+    carries a Digest filter. A byte string that happens to contain the same bytes can only
+    move a request to the other executor."""
     pos = data.find(_OPERATION_ITEM)
     if pos < 0:
         return False
+    locate = False
     while pos >= 0:
-        if int.from_bytes(data[pos + 8 : pos + 12], "big") not in INLINE_OPERATIONS:
+        operation = int.from_bytes(data[pos + 8 : pos + 12], "big")
+        if operation not in INLINE_OPERATIONS:
             return False
+        locate = locate or operation == Operation.LOCATE
         pos = data.find(_OPERATION_ITEM, pos + 16)
-    return True
+    return not (locate and (_has_item(data, _DIGEST_NAME_ITEM) or _has_item(data, _DIGEST_ITEM)))
 
 
 # -- what the server needs from the engine ---------------------------------------------------

@@ -76,3 +76,17 @@ def test_peer_identity() -> None:
     assert peer_identity({"subject": ()}, "san") is None
     assert peer_identity(None) is None
     assert peer_identity({}) is None
+
+
+def test_locate_by_digest_goes_to_the_pool() -> None:
+    """A Digest filter makes Locate unwrap every candidate's material (its Digest Value is never
+    stored): that is CPU work proportional to the store, not a quick indexed read."""
+    from agent.spec import HashingAlgorithm
+
+    digest = model.Attribute("Digest", model.Digest(HashingAlgorithm.SHA_256, b"\x01" * 32))
+    by_digest = (Operation.LOCATE, model.LocateRequest(attributes=(digest,)))
+    by_name = (Operation.LOCATE, model.LocateRequest(attributes=(model.Attribute("x-n", "Digest"),)))
+    for version in (V1_4, V2_1):
+        assert not reads_only(request(by_digest, version=version))
+        assert not reads_only(request(QUERY, by_digest, version=version))
+        assert reads_only(request(by_name, version=version))  # the word alone is no Digest filter
