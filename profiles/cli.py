@@ -53,7 +53,8 @@ data_dir = "."
 certificate = "server.crt"
 private_key = "server.key"
 client_ca = "ca.crt"        # client certificates must chain to this CA
-identity = "cn"             # client identity = certificate subject CN ("san": first subjectAltName)
+identity = "cn"             # client identity = certificate subject CN; or "san-dns", "san-email",
+                            # "san-uri": the first subjectAltName of that kind ("san" = "san-dns")
 minimum_version = "1.2"
 
 [storage]

@@ -11,7 +11,9 @@ Layout (all tables and keys optional; relative paths are relative to the file's 
     certificate = "server.crt"    # PEM server certificate (chain)
     private_key = "server.key"    # PEM private key (mode 0600)
     client_ca = "ca.crt"          # PEM CA bundle client certificates must chain to
-    identity = "cn"               # "cn": subject Common Name; "san": first subjectAltName value
+    identity = "cn"               # "cn": subject Common Name; "san-dns", "san-email", "san-uri":
+                                  # the first subjectAltName of that kind ("san" = "san-dns"); a
+                                  # certificate without one (or with an empty one) is refused
     minimum_version = "1.2"       # "1.2" or "1.3"; never lower (Profiles 1.4 §3.1: TLS 1.0 SHALL NOT)
 
     [storage]
@@ -58,6 +60,8 @@ from agent.config import read_toml
 from profiles.catalog import PROFILES
 
 DEFAULT_PORT = 5696
+# tls.identity: the subject CN, or the first subjectAltName of one kind ("san" = "san-dns").
+IDENTITY_MODES = ("cn", "san", "san-dns", "san-email", "san-uri")
 DEFAULT_DB_NAME = "keyshelf.db"
 # Default: claim every profile of the catalog (issue 3: "Default: all of them").
 DEFAULT_PROFILES: tuple[str, ...] = tuple(profile.title for profile in PROFILES.values())
@@ -189,8 +193,10 @@ class ServerConfig:
         """Raise ConfigError on a setting that cannot work."""
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"server.port {self.port} is not a TCP port")
-        if self.tls.identity not in ("cn", "san"):
-            raise ConfigError(f'tls.identity must be "cn" or "san", not {self.tls.identity!r}')
+        if self.tls.identity not in IDENTITY_MODES:
+            raise ConfigError(
+                f"tls.identity must be one of {', '.join(IDENTITY_MODES)}, not {self.tls.identity!r}"
+            )
         if self.tls.minimum_version not in ("1.2", "1.3"):
             raise ConfigError(f'tls.minimum_version must be "1.2" or "1.3", not {self.tls.minimum_version!r}')
         lim = self.limits

@@ -4,8 +4,11 @@ Transport rules (kmip-digest §1.1 framing, §3.4 transport):
 
 - TLS >= 1.2 only (Profiles 1.4 §3.1: TLS 1.0 SHALL NOT), client certificate required and
   verified against the configured CA; the client identity is the certificate's subject CN
-  (or first subjectAltName) and is passed to the engine as data. A handshake without a
-  certificate, with one from another CA, or an expired one fails and is logged.
+  (or its first subjectAltName of the configured kind: DNS, e-mail or URI) and is passed to the
+  engine as data. A handshake without a certificate, with one from another CA, or an expired
+  one fails and is logged; a certificate without a usable identity (none, empty, blank or
+  unprintable) is closed right after the handshake and logged (Python's ssl module offers no
+  hook to refuse it inside the handshake).
 - Each connection reads through ``agent.protocol.Framer``: the 8-byte header is checked (tag,
   Structure type, length bound) before the body is buffered, so a header announcing 1 GiB is
   refused after at most one read chunk.
@@ -173,19 +176,33 @@ def build_ssl_context(tls: TlsConfig) -> ssl.SSLContext:
     return ctx
 
 
+# tls.identity (config.IDENTITY_MODES) -> the subjectAltName kind it reads (ssl.getpeercert()
+# names); "cn" reads the subject. "san" is "san-dns": it once meant the first subjectAltName of
+# any kind, so that a certificate's URI or e-mail address could pass for another client's DNS name.
+SAN_KINDS = {"san": "DNS", "san-dns": "DNS", "san-email": "email", "san-uri": "URI"}
+
+
+def usable_identity(value: str) -> bool:
+    """An owner name: not empty, printable, no surrounding blanks (an empty CN would make every
+    such certificate one owner; " client-a" would pass for client-a in a log)."""
+    return bool(value) and value.isprintable() and value == value.strip()
+
+
 def peer_identity(cert: dict[str, Any] | None, mode: str = "cn") -> str | None:
-    """The client identity from a verified peer certificate (``ssl.getpeercert()`` form)."""
+    """The client identity from a verified peer certificate (``ssl.getpeercert()`` form): the
+    first subject Common Name ("cn") or the first subjectAltName of the mode's kind
+    (SAN_KINDS); None if there is none or it is not usable (``usable_identity``)."""
     if not cert:
         return None
-    if mode == "san":
-        for _kind, value in cert.get("subjectAltName", ()):
-            return str(value)
+    if mode == "cn":
+        values = [value for rdn in cert.get("subject", ()) for key, value in rdn if key == "commonName"]
+    elif mode in SAN_KINDS:
+        values = [value for kind, value in cert.get("subjectAltName", ()) if kind == SAN_KINDS[mode]]
+    else:
+        raise ValueError(f"unknown identity mode {mode!r}")
+    if not values or not usable_identity(str(values[0])):
         return None
-    for rdn in cert.get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                return str(value)
-    return None
+    return str(values[0])
 
 
 def _handshake_reason(exc: BaseException) -> str:
@@ -390,7 +407,10 @@ class Server:
             log.warning(
                 "handshake refused",
                 extra={
-                    "fields": {"peer": conn.peer, "reason": f"certificate has no {self.config.tls.identity}"}
+                    "fields": {
+                        "peer": conn.peer,
+                        "reason": f"certificate has no usable {self.config.tls.identity} identity",
+                    }
                 },
             )
             return

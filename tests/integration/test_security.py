@@ -513,12 +513,12 @@ def test_hostile_input_answered_or_closed_and_server_keeps_serving(
 
 
 def test_owner_is_the_configured_identity_cn_or_san(pki: Pki, tmp_path: Path, kek_file: Path) -> None:
-    """identity = "san": the owner is the certificate's SAN (urn:keyshelf:library-7), and a
+    """identity = "san-uri": the owner is the certificate's SAN URI (urn:keyshelf:library-7), and a
     certificate without a SAN is refused; identity = "cn" on the same store: the same
     certificate is "ignored-cn", which does not own the object."""
     from tests.integration.conftest import create_aes_key, get_key_bytes
 
-    for running in _running(config_for(pki, tmp_path, kek_file, identity="san")):
+    for running in _running(config_for(pki, tmp_path, kek_file, identity="san-uri")):
         with tls_connect(running.port, pki.client_context("san-client")) as sock:
             uid = create_aes_key(sock)
             assert len(get_key_bytes(sock, uid)) == 32

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agent import model
 from agent.spec import V1_4, V2_1, ObjectType, Operation
 from agent.ttlv import Item, decode, encode
@@ -71,11 +73,24 @@ def test_peer_identity() -> None:
         "subjectAltName": (("URI", "urn:x:lib-7"), ("DNS", "lib7.example")),
     }
     assert peer_identity(cert, "cn") == "client-a"
-    assert peer_identity(cert, "san") == "urn:x:lib-7"
+    assert peer_identity(cert, "san-uri") == "urn:x:lib-7"
+    assert peer_identity(cert, "san-dns") == "lib7.example"
+    assert peer_identity(cert, "san") == "lib7.example"  # "san" is DNS (compatibility), not the first SAN
+    assert peer_identity(cert, "san-email") is None
     assert peer_identity({"subject": ((("organizationName", "x"),),)}, "cn") is None
     assert peer_identity({"subject": ()}, "san") is None
     assert peer_identity(None) is None
     assert peer_identity({}) is None
+
+
+def test_peer_identity_refuses_unusable_values() -> None:
+    """An empty or blank CN (or SAN value) would make every such certificate one owner."""
+    for value in ("", " ", "client-a ", " client-a", "client\na", "client\x00a"):
+        assert peer_identity({"subject": ((("commonName", value),),)}, "cn") is None, repr(value)
+        assert peer_identity({"subjectAltName": (("DNS", value),)}, "san-dns") is None, repr(value)
+    assert (
+        peer_identity({"subjectAltName": (("email", "ops@example.org"),)}, "san-email") == "ops@example.org"
+    )
 
 
 def test_locate_by_digest_goes_to_the_pool() -> None:
@@ -90,3 +105,14 @@ def test_locate_by_digest_goes_to_the_pool() -> None:
         assert not reads_only(request(by_digest, version=version))
         assert not reads_only(request(QUERY, by_digest, version=version))
         assert reads_only(request(by_name, version=version))  # the word alone is no Digest filter
+
+
+def test_every_configurable_identity_mode_is_read() -> None:
+    from profiles.config import IDENTITY_MODES, ConfigError, ServerConfig, TlsConfig
+    from profiles.server import SAN_KINDS
+
+    assert set(IDENTITY_MODES) == {"cn", *SAN_KINDS}
+    for mode in IDENTITY_MODES:
+        ServerConfig(tls=TlsConfig(identity=mode)).validate()
+    with pytest.raises(ConfigError):
+        ServerConfig(tls=TlsConfig(identity="san-ip")).validate()
