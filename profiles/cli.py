@@ -65,7 +65,9 @@ kek_file = "{kek}"          # 32-byte key-encryption key (hex), must stay mode 0
 
 [limits]
 max_message_size = 1048576
-max_connections = 256
+max_connections = 256       # authenticated connections (counted once the TLS handshake is done)
+max_handshakes = 64         # connections in their TLS handshake; more wait in the listen backlog
+handshake_timeout = 10.0
 idle_timeout = 300.0
 read_timeout = 10.0
 workers = 8

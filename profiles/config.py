@@ -27,10 +27,14 @@ Layout (all tables and keys optional; relative paths are relative to the file's 
 
     [limits]
     max_message_size = 1048576    # request bytes; checked from the 8-byte TTLV header
-    max_connections = 256
+    max_connections = 256         # authenticated connections (TLS handshake done, certificate
+                                  # verified, identity read); more are closed after the handshake
+    max_handshakes = 64           # connections in their TLS handshake at once (all processes);
+                                  # further ones wait in the listen backlog, not accepted, so
+                                  # silent TCP connections delay clients but cannot shut them out
     idle_timeout = 300.0          # seconds a connection may wait between requests
     read_timeout = 10.0           # seconds to receive one whole request once it started
-    handshake_timeout = 10.0
+    handshake_timeout = 10.0      # seconds from accept to a completed TLS handshake
     workers = 8                   # threads calling the (blocking) engine; 0 = on the event loop
     processes = 1                 # server processes (each its own engine, store connections and
                                   # workers) behind one listener; 0 = one per CPU (profiles/supervisor.py;
@@ -80,6 +84,7 @@ class TlsConfig:
 class LimitsConfig:
     max_message_size: int = 1 << 20
     max_connections: int = 256
+    max_handshakes: int = 64
     idle_timeout: float = 300.0
     read_timeout: float = 10.0
     handshake_timeout: float = 10.0
@@ -204,6 +209,8 @@ class ServerConfig:
             raise ConfigError("limits.max_message_size must be at least 8 bytes")
         if lim.max_connections < 1:
             raise ConfigError("limits.max_connections must be at least 1")
+        if lim.max_handshakes < 1:
+            raise ConfigError("limits.max_handshakes must be at least 1")
         if lim.workers < 0:
             raise ConfigError("limits.workers must be 0 (on the event loop) or more")
         if lim.processes < 0:

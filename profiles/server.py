@@ -14,7 +14,11 @@ Transport rules (kmip-digest §1.1 framing, §3.4 transport):
   refused after at most one read chunk.
 - Timeouts: ``idle_timeout`` between requests; ``read_timeout`` for one whole request once its
   first byte arrived (a client trickling bytes is dropped); ``handshake_timeout``; writes are
-  bounded by ``read_timeout`` too. ``max_connections`` counts connections from accept on.
+  bounded by ``read_timeout`` too.
+- Admission: ``max_connections`` counts authenticated connections only (handshake done,
+  certificate verified, identity read); connections still in their handshake are bounded by
+  ``max_handshakes`` (and ``handshake_timeout``): beyond it the listener is not accepted from,
+  so a flood of silent TCP connections delays other clients but never takes their places.
 - Requests on one connection are answered in order; connections are served concurrently. The
   engine is blocking (SQLite): requests that may wait on the disk (any durable write, which
   waits for the group fsync) run in a bounded thread pool (``workers``; 0 = on the loop);
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
 import socket
@@ -54,6 +59,8 @@ from profiles.config import ConfigError, ServerConfig, TlsConfig
 log = logging.getLogger("keyshelf.server")
 
 READ_CHUNK = 65536
+LISTEN_BACKLOG = 100  # as asyncio.start_server; connections beyond max_handshakes wait here
+ACCEPT_RETRY_DELAY = 1.0  # seconds before accepting again after EMFILE/ENFILE (as asyncio)
 # TLS 1.2 suites: forward-secret AEAD first; the two RSA-key-exchange CBC-SHA256 suites last,
 # because the KMIP Basic Authentication Suite (Profiles 1.4 §3.1, kmip-digest §3.4) requires
 # TLS_RSA_WITH_AES_256_CBC_SHA256 / TLS_RSA_WITH_AES_128_CBC_SHA256 and tape drives use them.
@@ -227,33 +234,102 @@ class Connection:
     identity: str | None = None
     busy: bool = False  # a request is being received, processed or answered
     requests: int = 0
+    handshaking: bool = True  # counted in ServerState.handshakes
+    slot: bool = False  # holds one of the listener's max_handshakes slots
+    admitted: bool = False  # counted in ServerState.clients (against max_connections)
 
 
 @dataclass
 class ServerState:
     """Shared, observable state of a running Server (uvicorn's ServerState)."""
 
-    connections: set[Connection] = field(default_factory=set)
+    connections: set[Connection] = field(default_factory=set)  # every open one, any stage
     total_connections: int = 0
     total_requests: int = 0
     refused_handshakes: int = 0
     closing: bool = False
+    handshakes: int = 0  # connections in their TLS handshake (limits.max_handshakes)
+    clients: int = 0  # authenticated connections (limits.max_connections)
+
+
+class Admission(Protocol):
+    """Where ``max_connections`` is counted when the Server is one of several processes
+    (profiles.supervisor: the parent counts for all). Without one, the Server counts itself.
+    Each connection the Server serves ends its handshake exactly once: by ``admit()`` (its
+    certificate gave an identity), else by ``handshake_ended()``; an admitted one calls
+    ``closed()`` when it ends."""
+
+    async def admit(self) -> bool:
+        """May this authenticated connection be served (False: max_connections reached)?"""
+        ...
+
+    def handshake_ended(self) -> None:
+        """A connection left its handshake without an identity (failed, refused, closed)."""
+        ...
+
+    def closed(self) -> None:
+        """An admitted connection ended."""
+        ...
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def bind_listeners(host: str, port: int) -> list[socket.socket]:
+    """Non-blocking listening sockets, one per address ``host`` resolves to, bound as
+    asyncio.start_server binds them (SO_REUSEADDR; IPv6 only on an IPv6 address; backlog
+    LISTEN_BACKLOG: where connections wait while max_handshakes are in their handshake)."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    addresses = dict.fromkeys((family, kind, proto, address) for family, kind, proto, _, address in infos)
+    socks: list[socket.socket] = []
+    try:
+        for family, kind, proto, address in addresses:
+            sock = socket.socket(family, kind, proto)
+            socks.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(LISTEN_BACKLOG)
+            sock.setblocking(False)
+    except BaseException:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
 
 
 class Server:
-    """Serves ``handler`` over mutual TLS. ``start`` binds, ``shutdown`` drains."""
+    """Serves ``handler`` over mutual TLS. ``start`` binds, ``shutdown`` drains.
+
+    Admission, in two stages (an unauthenticated client must not take an authenticated one's
+    place): a connection in its TLS handshake holds one of ``max_handshakes`` slots for at most
+    ``handshake_timeout``; when all are taken the listener is not accepted from, so further
+    connections wait in the kernel's listen backlog (delayed, not reset). Once the handshake
+    is done and the certificate gave an identity, the connection counts against
+    ``max_connections`` (``admission``: counted by the supervisor for every process); beyond
+    it, it is closed and logged. A connection accepted while ``max_connections``
+    authenticated ones are open is closed at once."""
 
     def __init__(
         self,
         config: ServerConfig,
         handler: RequestHandler,
         ssl_context: ssl.SSLContext | None = None,
+        *,
+        admission: Admission | None = None,
     ) -> None:
         self.config = config
         self.handler = handler
         self.ssl_context = ssl_context or build_ssl_context(config.tls)
         self.state = ServerState()
-        self._server: asyncio.Server | None = None
+        self.admission = admission
+        self._listeners: list[socket.socket] = []
+        self._accepting: asyncio.Task[None] | None = None
+        self._accepted: set[asyncio.Task[None]] = set()  # the accept loop's connection tasks
+        self._slots = asyncio.Semaphore(config.limits.max_handshakes)
         self._port: int | None = None
         workers = config.limits.workers
         self._executor = (
@@ -269,10 +345,9 @@ class Server:
 
     async def start(self) -> None:
         """Bind and start accepting. Raises OSError if the address is unavailable."""
-        self._server = await asyncio.start_server(
-            self._on_connect, self.config.host, self.config.port, reuse_address=True
-        )
-        self._port = int(self._server.sockets[0].getsockname()[1])
+        self._listeners = bind_listeners(self.config.host, self.config.port)
+        self._port = int(self._listeners[0].getsockname()[1])
+        self._accepting = asyncio.get_running_loop().create_task(self._accept_loop())
         log.info(
             "listening",
             extra={
@@ -282,9 +357,50 @@ class Server:
                     "tls_min": self.config.tls.minimum_version,
                     "workers": self.config.limits.workers,
                     "max_connections": self.config.limits.max_connections,
+                    "max_handshakes": self.config.limits.max_handshakes,
                 }
             },
         )
+
+    async def _accept_loop(self) -> None:
+        """Accept while a handshake slot is free; otherwise leave connections in the backlog."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._slots.acquire()
+            try:
+                sock = await self._accept_any()
+            except BaseException as exc:
+                self._slots.release()
+                if not isinstance(exc, OSError):
+                    raise  # cancelled: shutdown
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    # out of descriptors or memory: retry later (as asyncio's own server does)
+                    log.warning("accept failed", extra={"fields": {"error": type(exc).__name__}})
+                    await asyncio.sleep(ACCEPT_RETRY_DELAY)
+                continue  # ECONNABORTED and the like: that connection is gone
+            task = loop.create_task(self._run_connection(sock, slot=True))
+            self._accepted.add(task)
+            task.add_done_callback(self._accepted.discard)
+
+    async def _accept_any(self) -> socket.socket:
+        """The next connection on any listener (the slot taken first is for whichever)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            for listener in self._listeners:
+                try:
+                    sock, _address = listener.accept()
+                except (BlockingIOError, InterruptedError):
+                    continue
+                sock.setblocking(False)
+                return sock
+            readable: asyncio.Future[None] = loop.create_future()
+            for listener in self._listeners:
+                loop.add_reader(listener.fileno(), _wake, readable)
+            try:
+                await readable
+            finally:
+                for listener in self._listeners:
+                    loop.remove_reader(listener.fileno())
 
     def adopt(self, port: int) -> None:
         """Serve connections accepted by another process (profiles.supervisor) instead of
@@ -294,7 +410,11 @@ class Server:
 
     async def serve_socket(self, sock: socket.socket) -> None:
         """Serve one connection accepted elsewhere (a connected TCP socket; TLS not started),
-        exactly as one accepted by :meth:`start`'s listener."""
+        exactly as one accepted by :meth:`start`'s listener (the handshake bound is then the
+        accepting process's)."""
+        await self._run_connection(sock, slot=False)
+
+    async def _streams(self, sock: socket.socket) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         loop = asyncio.get_running_loop()
         streams: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = loop.create_future()
 
@@ -303,15 +423,10 @@ class Server:
 
         # A protocol with a connected callback, as start_server builds it: StreamWriter.start_tls
         # takes the server side of the handshake only then (asyncio.open_connection is a client).
-        try:
-            await loop.connect_accepted_socket(
-                lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader(), connected), sock
-            )
-        except OSError:
-            sock.close()
-            return
-        reader, writer = await streams
-        await self._on_connect(reader, writer)
+        await loop.connect_accepted_socket(
+            lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader(), connected), sock
+        )
+        return await streams
 
     async def shutdown(self) -> None:
         """Stop accepting, drain in-flight requests, cancel after shutdown_timeout."""
@@ -319,12 +434,16 @@ class Server:
         if state.closing:
             return
         state.closing = True
-        if self._server is not None:
-            self._server.close()
+        if self._accepting is not None:
+            self._accepting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._accepting
+        for listener in self._listeners:
+            listener.close()
         for conn in list(state.connections):
             if not conn.busy:
                 conn.task.cancel()
-        tasks = [c.task for c in state.connections]
+        tasks = [c.task for c in state.connections] + [t for t in self._accepted if not t.done()]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=self.config.limits.shutdown_timeout)
             for task in pending:
@@ -356,28 +475,27 @@ class Server:
 
     # -- one connection -------------------------------------------------------------------
 
-    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _run_connection(self, sock: socket.socket, *, slot: bool) -> None:
         state = self.state
-        peername = writer.get_extra_info("peername")
-        peer = f"{peername[0]}:{peername[1]}" if peername else "?"
-        if state.closing or len(state.connections) >= self.config.limits.max_connections:
-            log.warning(
-                "connection refused",
-                extra={
-                    "fields": {
-                        "peer": peer,
-                        "reason": "shutting down" if state.closing else "max connections",
-                    }
-                },
-            )
-            writer.transport.abort()
-            return
+        try:
+            peername = sock.getpeername()
+            peer = f"{peername[0]}:{peername[1]}"
+        except (OSError, IndexError, TypeError):
+            peer = "?"
         task = asyncio.current_task()
         assert task is not None
-        conn = Connection(task, peer)
+        conn = Connection(task, peer, slot=slot)
         state.connections.add(conn)
-        state.total_connections += 1
+        state.handshakes += 1
+        writer: asyncio.StreamWriter | None = None
         try:
+            full = self.admission is None and state.clients >= self.config.limits.max_connections
+            if state.closing or full:
+                reason = "shutting down" if state.closing else "max connections"
+                log.warning("connection refused", extra={"fields": {"peer": peer, "reason": reason}})
+                return
+            state.total_connections += 1
+            reader, writer = await self._streams(sock)
             await self._serve_connection(conn, reader, writer)
         except asyncio.CancelledError:
             pass  # shutdown; the transport is aborted below
@@ -386,8 +504,41 @@ class Server:
         except Exception:
             log.error("connection failed", exc_info=True, extra={"fields": {"peer": peer}})
         finally:
+            self._end_handshake(conn, admitting=False)
+            if conn.admitted:
+                conn.admitted = False
+                state.clients -= 1
+                if self.admission is not None:
+                    self.admission.closed()
             state.connections.discard(conn)
-            writer.transport.abort()
+            if writer is not None:
+                writer.transport.abort()
+            else:
+                sock.close()
+
+    def _end_handshake(self, conn: Connection, *, admitting: bool) -> None:
+        """``conn`` leaves its handshake (once): its slot is free again; the supervisor hears
+        of it unless it is about to ask to admit the connection."""
+        if not conn.handshaking:
+            return
+        conn.handshaking = False
+        self.state.handshakes -= 1
+        if conn.slot:
+            self._slots.release()
+        if not admitting and self.admission is not None:
+            self.admission.handshake_ended()
+
+    async def _admit(self, conn: Connection) -> bool:
+        """Count the authenticated ``conn`` against max_connections, if there is room."""
+        self._end_handshake(conn, admitting=True)
+        if self.admission is not None:
+            if not await self.admission.admit():
+                return False
+        elif self.state.clients >= self.config.limits.max_connections:
+            return False
+        conn.admitted = True
+        self.state.clients += 1
+        return True
 
     async def _serve_connection(
         self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -412,6 +563,12 @@ class Server:
                         "reason": f"certificate has no usable {self.config.tls.identity} identity",
                     }
                 },
+            )
+            return
+        if not await self._admit(conn):
+            log.warning(
+                "connection refused",
+                extra={"fields": {"peer": conn.peer, "client": identity, "reason": "max connections"}},
             )
             return
         conn.identity = identity

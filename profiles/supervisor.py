@@ -6,13 +6,18 @@ one process uses one core however many threads it has. With ``processes = N`` th
 process binds the listener, forks N workers and supervises them:
 
 - The parent accepts every connection and passes it (``socket.send_fds``, SCM_RIGHTS over a
-  Unix socket pair) to the worker with the fewest open connections; workers report each
-  closed connection back with one byte. Why not SO_REUSEPORT or N loops accepting on one
-  socket: the kernel hashes connections onto SO_REUSEPORT listeners (8 persistent connections
-  on 2 processes often split 6/2), and an idle loop accepting on a shared socket takes a whole
-  burst of connections alone. KMIP clients keep their connections, so the split matters.
-  The parent does no TLS and never opens the store; it refuses connections beyond
-  ``limits.max_connections`` in total.
+  Unix socket pair) to the worker with the fewest open connections. Why not SO_REUSEPORT or
+  N loops accepting on one socket: the kernel hashes connections onto SO_REUSEPORT listeners
+  (8 persistent connections on 2 processes often split 6/2), and an idle loop accepting on a
+  shared socket takes a whole burst of connections alone. KMIP clients keep their
+  connections, so the split matters. The parent does no TLS and never opens the store.
+- Admission is the single-process rule (profiles/server.py), counted by the parent for every
+  worker: at most ``limits.max_handshakes`` connections in their TLS handshake (beyond, the
+  parent stops accepting: connections wait in the backlog), at most
+  ``limits.max_connections`` authenticated ones. One byte per event on the channel: the
+  worker sends ``a`` (a handshake gave an identity: may it be served?), ``h`` (a handshake
+  ended without one), ``c`` (an admitted connection closed); the parent answers each ``a``
+  with ``Y`` or ``N``, in order.
 - Each worker is a whole server (profiles.server.Server without a listener): its own event
   loop, thread pool, Engine and store connections. The workers share the database file:
   SQLite serialises their writers with its lock (busy timeout
@@ -32,6 +37,7 @@ status. The parent has no threads and no open database connection when it forks.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -43,13 +49,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from profiles.config import ServerConfig
-from profiles.server import RequestHandler, Server, build_handler, build_ssl_context
+from profiles.server import LISTEN_BACKLOG, RequestHandler, Server, build_handler, build_ssl_context
 
 log = logging.getLogger("keyshelf.server")
 
 RESTART_DELAY = 1.0  # seconds before replacing a worker that lived less than this
 KILL_GRACE = 5.0  # seconds after shutdown_timeout before SIGKILL
 _ACCEPT_BURST = 64  # connections accepted per wake-up of the parent
+_ANSWER_TIMEOUT = 5.0  # seconds the parent waits to hand admission answers to a worker
 
 
 def process_count(config: ServerConfig) -> int:
@@ -64,7 +71,8 @@ class _Worker:
     pid: int
     channel: socket.socket  # parent's end: fds out, one byte per closed connection in
     started: float
-    connections: int = 0
+    handshakes: int = 0  # connections handed over, still in their handshake
+    clients: int = 0  # authenticated connections admitted
 
 
 @dataclass
@@ -76,6 +84,7 @@ class Supervisor:
     workers: dict[int, _Worker] = field(default_factory=dict)  # by slot
     _restart_at: dict[int, float] = field(default_factory=dict)  # dead slots -> when to respawn
     _stopping: bool = False
+    _paused: bool = False  # not accepting: max_handshakes connections are in their handshake
 
     def run(self) -> int:
         check_startup(self.config)  # raises before anything is bound or forked
@@ -100,6 +109,7 @@ class Supervisor:
                         "processes": self.processes,
                         "workers": self.config.limits.workers,
                         "max_connections": self.config.limits.max_connections,
+                        "max_handshakes": self.config.limits.max_handshakes,
                     }
                 },
             )
@@ -141,8 +151,28 @@ class Supervisor:
             while self._wake_r.recv(4096):
                 pass
 
+    def _handshakes(self) -> int:
+        return sum(w.handshakes for w in self.workers.values())
+
+    def _clients(self) -> int:
+        return sum(w.clients for w in self.workers.values())
+
+    def _pause_or_resume(self) -> None:
+        """Accept only while fewer than max_handshakes connections are in their handshake."""
+        if self._stopping:
+            return
+        full = self._handshakes() >= self.config.limits.max_handshakes
+        if full and not self._paused:
+            self._selector.unregister(self._listener)
+        elif self._paused and not full:
+            self._selector.register(self._listener, selectors.EVENT_READ, self._accept)
+        self._paused = full
+
     def _accept(self) -> None:
         for _ in range(_ACCEPT_BURST):
+            if self._handshakes() >= self.config.limits.max_handshakes:
+                self._pause_or_resume()
+                return
             try:
                 conn, _addr = self._listener.accept()
             except (BlockingIOError, InterruptedError):
@@ -155,16 +185,15 @@ class Supervisor:
 
     def _hand_over(self, conn: socket.socket) -> None:
         """Pass ``conn`` to the least loaded worker; the parent's copy is closed by the caller."""
-        total = sum(w.connections for w in self.workers.values())
-        if total >= self.config.limits.max_connections:
+        if self._clients() >= self.config.limits.max_connections:
             log.warning("connection refused", extra={"fields": {"reason": "max connections"}})
             return
-        for worker in sorted(self.workers.values(), key=lambda w: w.connections):
+        for worker in sorted(self.workers.values(), key=lambda w: w.handshakes + w.clients):
             try:
                 socket.send_fds(worker.channel, [b"f"], [conn.fileno()])
             except OSError:
                 continue  # that worker is gone; _reap() replaces it
-            worker.connections += 1
+            worker.handshakes += 1
             return
         log.warning("connection refused", extra={"fields": {"reason": "no worker process"}})
 
@@ -176,10 +205,35 @@ class Supervisor:
         except OSError:
             data = b""
         if data:
-            worker.connections = max(0, worker.connections - len(data))
+            answers = bytearray()
+            for event in data:
+                if event == ord("a"):  # handshake done with an identity: admit?
+                    worker.handshakes = max(0, worker.handshakes - 1)
+                    admitted = self._clients() < self.config.limits.max_connections
+                    worker.clients += admitted
+                    answers += b"Y" if admitted else b"N"
+                elif event == ord("h"):  # handshake ended without an identity
+                    worker.handshakes = max(0, worker.handshakes - 1)
+                elif event == ord("c"):  # an admitted connection closed
+                    worker.clients = max(0, worker.clients - 1)
+            if answers:
+                self._answer(worker, bytes(answers))
         else:  # the worker exited (or is exiting): stop listening to it; _reap() decides
             self._selector.unregister(worker.channel)
-            worker.connections = 0
+            worker.handshakes = worker.clients = 0
+        self._pause_or_resume()
+
+    def _answer(self, worker: _Worker, answers: bytes) -> None:
+        """Send admission answers; the channel is non-blocking, a few bytes always fit unless
+        the worker stopped reading (then wait a little: its connections wait for them)."""
+        try:
+            worker.channel.settimeout(_ANSWER_TIMEOUT)
+            worker.channel.sendall(answers)
+        except OSError:
+            pass  # the worker is gone or stuck; _reap() deals with a dead one
+        finally:
+            with contextlib.suppress(OSError):
+                worker.channel.setblocking(False)
 
     # -- workers --------------------------------------------------------------------------
 
@@ -231,6 +285,7 @@ class Supervisor:
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(worker.channel)
             worker.channel.close()
+            self._pause_or_resume()  # its handshakes no longer count
             code = os.waitstatus_to_exitcode(status)
             if self._stopping:
                 log.info("worker stopped", extra={"fields": {"pid": pid, "status": code}})
@@ -244,7 +299,8 @@ class Supervisor:
     def _shutdown(self) -> None:
         """Stop accepting, let every worker drain (SIGTERM), SIGKILL what is left after the
         drain time plus a grace period."""
-        self._selector.unregister(self._listener)
+        if not self._paused:
+            self._selector.unregister(self._listener)
         self._listener.close()
         for w in self.workers.values():
             with contextlib.suppress(ProcessLookupError):
@@ -289,7 +345,7 @@ def bind(config: ServerConfig) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen(100)
+        sock.listen(LISTEN_BACKLOG)
     except BaseException:
         sock.close()
         raise
@@ -309,11 +365,58 @@ def worker_main(config: ServerConfig, channel: socket.socket, port: int) -> int:
     return 0
 
 
+class ChannelAdmission:
+    """A worker's side of the parent's admission count (profiles.server.Admission): the
+    parent counts max_connections for every worker and answers each ``a`` in order."""
+
+    def __init__(self, channel: socket.socket) -> None:
+        self._channel = channel
+        self._waiting: collections.deque[asyncio.Future[bool]] = collections.deque()
+
+    def _send(self, event: bytes) -> bool:
+        try:
+            self._channel.send(event)
+        except OSError:
+            return False  # the parent is gone: the worker stops once the channel reads EOF
+        return True
+
+    async def admit(self) -> bool:
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        if not self._send(b"a"):
+            return False
+        self._waiting.append(answer)
+        return await answer
+
+    def answer(self, admitted: bool) -> None:
+        """The parent's next answer (in the order of the questions)."""
+        if not self._waiting:
+            return
+        waiting = self._waiting.popleft()
+        if not waiting.done():
+            waiting.set_result(admitted)
+        elif admitted:  # its connection was cancelled meanwhile: give the place back
+            self._send(b"c")
+
+    def refuse_waiting(self) -> None:
+        """The parent is gone: nobody will answer."""
+        while self._waiting:
+            waiting = self._waiting.popleft()
+            if not waiting.done():
+                waiting.set_result(False)
+
+    def handshake_ended(self) -> None:
+        self._send(b"h")
+
+    def closed(self) -> None:
+        self._send(b"c")
+
+
 async def serve_passed(
     config: ServerConfig, handler: RequestHandler, channel: socket.socket, port: int
 ) -> None:
     """Serve connections received on ``channel`` until SIGTERM/SIGINT or the parent is gone."""
-    server = Server(config, handler)
+    admission = ChannelAdmission(channel)
+    server = Server(config, handler, admission=admission)
     server.adopt(port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -321,13 +424,6 @@ async def serve_passed(
         loop.add_signal_handler(sig, stop.set)
     channel.setblocking(False)
     tasks: set[asyncio.Task[None]] = set()
-
-    async def serve_one(sock: socket.socket) -> None:
-        try:
-            await server.serve_socket(sock)
-        finally:
-            with contextlib.suppress(OSError):
-                channel.send(b"c")  # tell the parent this connection is closed
 
     def on_channel() -> None:
         try:
@@ -337,11 +433,15 @@ async def serve_passed(
         except OSError:
             data, fds = b"", []
         for fd in fds:
-            task = loop.create_task(serve_one(socket.socket(fileno=fd)))
+            task = loop.create_task(server.serve_socket(socket.socket(fileno=fd)))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
+        for answer in data:
+            if answer in b"YN":
+                admission.answer(answer == ord("Y"))
         if not data and not fds:  # EOF: the parent is gone, nobody will pass connections
             loop.remove_reader(channel.fileno())
+            admission.refuse_waiting()
             stop.set()
 
     loop.add_reader(channel.fileno(), on_channel)

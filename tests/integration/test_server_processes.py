@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import ssl
 import time
 from collections.abc import Iterator
@@ -91,6 +92,63 @@ def test_two_workers_share_connections_and_the_database(server: harness.ServerPr
     workers = [r for r in log_events(server, "stopped") if "requests" in r]
     assert len(workers) == 2
     assert all(int(r["requests"]) > 0 for r in workers)  # type: ignore[call-overload]
+
+
+def test_admission_counts_authenticated_connections_across_workers(tmp_path: Path) -> None:
+    """The parent applies the single-process rule for every worker: silent TCP connections
+    (never a TLS handshake) do not count against max_connections, whose bound holds in total."""
+    data = tmp_path / "data"
+    harness.init_data_dir(data)
+    config = data / "keyshelf.toml"
+    text = config.read_text()
+    for old, new in (
+        ("[limits]\n", "[limits]\nprocesses = 2\n"),
+        ("max_connections = 256", "max_connections = 2"),
+        ("max_handshakes = 64", "max_handshakes = 3"),
+        ("handshake_timeout = 10.0", "handshake_timeout = 60.0"),
+    ):
+        assert old in text
+        text = text.replace(old, new, 1)
+    config.write_text(text)
+    process = harness.ServerProcess(config, data / "server.log")
+    with process.start():
+        silent = [socket.create_connection(("127.0.0.1", process.port), timeout=15) for _ in range(2)]
+        admitted: list[TlsExchange] = []
+        try:
+            for _ in range(2):
+                admitted.append(connect(process))
+                assert send(admitted[-1], request(V1_4, item(Operation.DISCOVER_VERSIONS))).items[0].ok
+            with pytest.raises((ssl.SSLError, ConnectionError)):  # a third authenticated one
+                third = connect(process)
+                try:
+                    send(third, request(V1_4, item(Operation.DISCOVER_VERSIONS)))
+                finally:
+                    third.close()
+        finally:
+            for c in admitted:
+                c.close()
+            for s in silent:
+                s.close()
+        # both places are free again once those connections closed (the workers said so)
+        wait_for(lambda: _served(process), "a client served again")
+        assert process.stop() == 0
+    refused = [r for r in log_events(process, "connection refused") if r.get("reason") == "max connections"]
+    assert len(refused) >= 1
+
+
+def _served(process: harness.ServerProcess) -> bool:
+    conns = []
+    try:
+        for _ in range(2):
+            conns.append(connect(process))
+            if not send(conns[-1], request(V1_4, item(Operation.DISCOVER_VERSIONS))).items[0].ok:
+                return False
+    except (ssl.SSLError, ConnectionError):
+        return False
+    finally:
+        for c in conns:
+            c.close()
+    return True
 
 
 def test_a_dead_worker_is_replaced_and_sigterm_stops_all(server: harness.ServerProcess) -> None:

@@ -266,3 +266,60 @@ def test_plain_tcp_client_without_tls(make_config: Callable[..., ServerConfig], 
         with socket.create_connection(("127.0.0.1", server.port), timeout=15) as raw:
             assert closed_by_peer(raw)  # type: ignore[arg-type]  # silent: handshake timeout
         still_served(server, pki)
+
+
+def silent_connections(port: int, n: int) -> list[socket.socket]:
+    """``n`` TCP connections that never start TLS (each completes TCP before the next)."""
+    return [socket.create_connection(("127.0.0.1", port), timeout=15) for _ in range(n)]
+
+
+def test_connections_in_handshake_do_not_count_against_max_connections(
+    make_config: Callable[..., ServerConfig], pki: Pki
+) -> None:
+    """max_connections counts authenticated clients only: silent TCP connections (no TLS, no
+    certificate) still within their handshake time never take an authenticated client's place."""
+    config = make_config(max_connections=2, max_handshakes=4, handshake_timeout=60)
+    with ServerThread(config, EchoHandler()) as server:
+        silent = silent_connections(server.port, 3)
+        try:
+            assert wait_for(lambda: server.state.handshakes == 3)
+            first = tls_connect(server.port, pki.client_context("client-a"))
+            second = tls_connect(server.port, pki.client_context("client-b"))
+            with first, second:
+                assert echo_identity(roundtrip(first, request())) == "client-a"
+                assert echo_identity(roundtrip(second, request())) == "client-b"
+                assert server.state.clients == 2
+                # the third authenticated client is one too many
+                try:
+                    third = tls_connect(server.port, pki.client_context("client-a"))
+                except (ssl.SSLError, ConnectionError):
+                    pass
+                else:
+                    with third, pytest.raises((ssl.SSLError, ConnectionError)):
+                        roundtrip(third, request())
+        finally:
+            for s in silent:
+                s.close()
+        assert wait_for(lambda: len(server.state.connections) == 0)
+        assert (server.state.handshakes, server.state.clients) == (0, 0)
+
+
+def test_a_flood_of_silent_connections_delays_but_never_shuts_out_a_client(
+    make_config: Callable[..., ServerConfig], pki: Pki
+) -> None:
+    """More silent connections than max_connections and max_handshakes together: the server
+    has at most max_handshakes of them in a handshake and leaves the rest queued in the
+    listen backlog (not accepted), so a valid client queued behind them is served once the
+    flood's handshakes time out, instead of being reset."""
+    config = make_config(max_connections=4, max_handshakes=3, handshake_timeout=0.5)
+    with ServerThread(config, EchoHandler()) as server:
+        silent = silent_connections(server.port, 10)
+        try:
+            assert wait_for(lambda: server.state.handshakes == 3)
+            still_served(server, pki)
+            # accepted after all ten (the backlog is FIFO), with at most two still in a handshake
+            assert server.state.refused_handshakes >= 8
+        finally:
+            for s in silent:
+                s.close()
+        assert wait_for(lambda: server.state.handshakes == 0)
