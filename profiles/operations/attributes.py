@@ -104,11 +104,19 @@ _DATE_STATES = {
 }
 
 
-def _check_state(mo: ManagedObject, name: str) -> None:
+# SPEC-1.4 §3.25 / §3.26: "Once the Process Start Date [Protect Stop Date] has occurred, then this
+# attribute SHALL NOT be changed or deleted before the object is destroyed", whatever the state
+_FROZEN_ONCE_REACHED = {"Process Start Date", "Protect Stop Date"}
+
+
+def _check_state(ctx: Context, mo: ManagedObject, name: str) -> None:
     allowed = _DATE_STATES.get(name)
     if allowed is not None and mo.rec.state not in allowed:
         # SPEC-1.4 SKLC-M-3-14: Permission Denied; SPEC-2.1 SKLC-M-3-21: Wrong Key Lifecycle State
         raise fail(R.WRONG_KEY_LIFECYCLE_STATE, "attribute cannot be changed in this state")
+    current = mo.attrs.value(name) if name in _FROZEN_ONCE_REACHED else None
+    if isinstance(current, int) and current <= ctx.now:
+        raise fail(R.WRONG_KEY_LIFECYCLE_STATE, "attribute cannot be changed once its date has passed")
 
 
 def _check_limits(ctx: Context, mo: ManagedObject) -> None:
@@ -128,7 +136,7 @@ def add_attribute(ctx: Context, payload: Item) -> list[Item]:
     if not rule.multi and mo.attrs.has(attr.name):
         # SPEC-1.4 Table 341: Illegal Operation; SPEC-2.1 BL-M-5-21: Attribute Single Valued
         raise fail(R.ATTRIBUTE_SINGLE_VALUED, "attribute already exists")
-    _check_state(mo, attr.name)
+    _check_state(ctx, mo, attr.name)
     _check_limits(ctx, mo)
     if attr.name == "Name":
         check_name_unique(ctx, attr.value, exclude=None, v1_reason=R.ILLEGAL_OPERATION)
@@ -175,7 +183,7 @@ def modify_attribute(ctx: Context, payload: Item) -> list[Item]:
         if not target_list:
             raise fail(R.ITEM_NOT_FOUND, "no matching attribute instance")  # Table 342
         target = target_list[0]
-    _check_state(mo, attr.name)
+    _check_state(ctx, mo, attr.name)
     if attr.name == "Name":
         check_name_unique(ctx, attr.value, exclude=mo.uid, v1_reason=R.ILLEGAL_OPERATION)
     attr = fill_application_data(ctx, attr)
@@ -244,7 +252,7 @@ def set_attribute(ctx: Context, payload: Item) -> list[Item]:
     exists = mo.attrs.has(attr.name)
     if not (rule.client_modify if exists else rule.client_init):
         raise fail(R.ATTRIBUTE_READ_ONLY, "attribute is read-only")
-    _check_state(mo, attr.name)
+    _check_state(ctx, mo, attr.name)
     if not exists:
         _check_limits(ctx, mo)
     if attr.name == "Name":
@@ -286,7 +294,7 @@ def adjust_attribute(ctx: Context, payload: Item) -> list[Item]:
         raise fail(R.INVALID_FIELD, "unknown Adjustment Type")
     if v.type == ItemType.INTEGER and not -(2**31) <= new < 2**31:
         raise fail(R.NUMERIC_RANGE, "result out of range")
-    _check_state(mo, name)
+    _check_state(ctx, mo, name)
     mo.attrs.set(name, Item(v.tag, v.type, new))
     ctx.save(mo)
     return ctx.encode(AdjustAttributeResponse(unique_identifier=mo.uid))

@@ -376,3 +376,32 @@ def test_locate_by_state_follows_dated_transitions_without_loading_objects(
     # every dated transition was exercised
     assert (keys[1], State.ACTIVE) in seen and (keys[2], State.DEACTIVATED) in seen
     assert (keys[3], State.PRE_ACTIVE) in seen and (active, State.DEACTIVATED) in seen
+
+
+@pytest.mark.parametrize("version", [V1_4, V2_1])
+@pytest.mark.parametrize("date", ["Protect Stop Date", "Process Start Date"])
+def test_process_start_and_protect_stop_dates_are_frozen_once_reached(version: Version, date: str) -> None:
+    """SPEC-1.4 §3.25 / §3.26: once the date has occurred it SHALL NOT be changed (before, it may).
+    An Active key whose Protect Stop Date had passed could be given a later one, and protect
+    again. Found by tests/props/test_engine_state_machine.py."""
+    clock = Clock(1_800_000_000.0)
+    engine = make_engine(clock=clock)
+    now = int(clock.now)
+    tag = T.PROTECT_STOP_DATE if date == "Protect Stop Date" else T.PROCESS_START_DATE
+    key = send(
+        engine, request(version, create_aes(version, "frozen", attr(version, date, dt(tag, now + 10))))
+    )
+    key_uid = key.items[0].uid
+    if date == "Protect Stop Date":
+        assert send(engine, request(version, item(OP.ACTIVATE, uid(key_uid)))).items[0].ok
+
+    def modify(value: int) -> int | None:
+        new = attr(version, date, dt(tag, value))
+        payload = s(T.NEW_ATTRIBUTE, new) if version.major >= 2 else new
+        return (
+            send(engine, request(version, item(OP.MODIFY_ATTRIBUTE, uid(key_uid), payload))).items[0].reason
+        )
+
+    assert modify(now + 20) is None  # not reached yet: may change
+    clock.now = now + 20
+    assert modify(now + 1000) == LIFECYCLE_REFUSAL[version]
