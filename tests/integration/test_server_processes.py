@@ -94,23 +94,30 @@ def test_two_workers_share_connections_and_the_database(server: harness.ServerPr
     assert all(int(r["requests"]) > 0 for r in workers)  # type: ignore[call-overload]
 
 
-def test_admission_counts_authenticated_connections_across_workers(tmp_path: Path) -> None:
-    """The parent applies the single-process rule for every worker: silent TCP connections
-    (never a TLS handshake) do not count against max_connections, whose bound holds in total."""
+def limited_server(
+    tmp_path: Path, max_connections: int, max_handshakes: int, timeout: float
+) -> harness.ServerProcess:
+    """Two worker processes with the given admission limits (not started)."""
     data = tmp_path / "data"
     harness.init_data_dir(data)
     config = data / "keyshelf.toml"
     text = config.read_text()
     for old, new in (
         ("[limits]\n", "[limits]\nprocesses = 2\n"),
-        ("max_connections = 256", "max_connections = 2"),
-        ("max_handshakes = 64", "max_handshakes = 3"),
-        ("handshake_timeout = 10.0", "handshake_timeout = 60.0"),
+        ("max_connections = 256", f"max_connections = {max_connections}"),
+        ("max_handshakes = 64", f"max_handshakes = {max_handshakes}"),
+        ("handshake_timeout = 10.0", f"handshake_timeout = {timeout}"),
     ):
         assert old in text
         text = text.replace(old, new, 1)
     config.write_text(text)
-    process = harness.ServerProcess(config, data / "server.log")
+    return harness.ServerProcess(config, data / "server.log")
+
+
+def test_admission_counts_authenticated_connections_across_workers(tmp_path: Path) -> None:
+    """The parent applies the single-process rule for every worker: silent TCP connections
+    (never a TLS handshake) do not count against max_connections, whose bound holds in total."""
+    process = limited_server(tmp_path, max_connections=2, max_handshakes=3, timeout=60.0)
     with process.start():
         silent = [socket.create_connection(("127.0.0.1", process.port), timeout=15) for _ in range(2)]
         admitted: list[TlsExchange] = []
@@ -134,6 +141,28 @@ def test_admission_counts_authenticated_connections_across_workers(tmp_path: Pat
         assert process.stop() == 0
     refused = [r for r in log_events(process, "connection refused") if r.get("reason") == "max connections"]
     assert len(refused) >= 1
+
+
+def test_a_flood_of_silent_connections_delays_but_never_shuts_out_a_client_across_workers(
+    tmp_path: Path,
+) -> None:
+    """More silent connections than max_connections and max_handshakes: the parent hands out
+    max_handshakes of them and leaves the rest in the backlog; a client queued behind them is
+    served once their handshakes time out (the workers report each one)."""
+    process = limited_server(tmp_path, max_connections=2, max_handshakes=2, timeout=0.5)
+    with process.start():
+        silent = [socket.create_connection(("127.0.0.1", process.port), timeout=15) for _ in range(6)]
+        try:
+            client = connect(process)
+            try:
+                assert send(client, request(V1_4, item(Operation.DISCOVER_VERSIONS))).items[0].ok
+            finally:
+                client.close()
+        finally:
+            for s in silent:
+                s.close()
+        assert process.stop() == 0
+    assert len(log_events(process, "handshake refused")) >= 5  # the flood ahead of it timed out
 
 
 def _served(process: harness.ServerProcess) -> bool:
