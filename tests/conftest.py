@@ -7,6 +7,8 @@ repository. Where neither exists, every test that needs them is skipped with one
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,3 +66,23 @@ def no_leaked_servers() -> Iterator[None]:
     if Path("/proc").is_dir():
         leaked = _server_children()
         assert leaked == [], f"server processes left running: {leaked}"
+
+
+@pytest.fixture
+def server_log() -> Iterator[io.StringIO]:
+    """Every log record of the process, formatted as the server writes it (logsetup's JSON
+    lines), every logger at DEBUG: the security tests grep it for key material."""
+    from profiles.logsetup import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    old = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old)

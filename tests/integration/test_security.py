@@ -15,7 +15,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import io
-import logging
 import os
 import socket
 import ssl
@@ -42,7 +41,6 @@ from agent.spec import (
 )
 from profiles import pki as pkimod
 from profiles.config import ServerConfig
-from profiles.logsetup import JsonFormatter
 from tests.integration.conftest import (
     HOST,
     Pki,
@@ -80,23 +78,6 @@ def assert_absent(blob: bytes | str, *secrets: bytes) -> None:
     for secret in secrets:
         for form in forms(secret):
             assert form not in data, f"key material found in a {len(data)}-byte output"
-
-
-@pytest.fixture
-def server_log() -> Iterator[io.StringIO]:
-    """The server's log output as it writes it (logsetup's JSON lines), every logger, DEBUG."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    old = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old)
 
 
 def _running(config: ServerConfig) -> Iterator[ServerThread]:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import logging
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -34,7 +32,6 @@ from agent.spec import (
 from agent.ttlv import Item, decode, encode
 from profiles.engine import Engine, EngineConfig
 from profiles.keyprotect import CorruptBlob, KeyProtector, WrongKek
-from profiles.logsetup import JsonFormatter
 from profiles.store import open_store
 from tests.unit.test_engine_helpers import (
     FAILED,
@@ -110,23 +107,6 @@ def result_messages(resp: Response) -> list[str]:
         if bi.tag == T.BATCH_ITEM:
             out += [str(c.value) for c in bi.value if c.tag == T.RESULT_MESSAGE]
     return out
-
-
-@pytest.fixture
-def captured() -> Iterator[io.StringIO]:
-    """Every log record of the process, formatted as the server formats it (JSON lines)."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    old = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(old)
 
 
 # ============================================================================ authorization
@@ -417,7 +397,7 @@ def _all_paths(engine: Engine, version: Version) -> list[tuple[bytes, Response]]
 
 @pytest.mark.parametrize("version", [V1_4, V2_1])
 def test_key_material_never_in_result_messages_logs_or_request_logs(
-    version: Version, captured: io.StringIO
+    version: Version, server_log: io.StringIO
 ) -> None:
     engine = make_engine()
     responses = _all_paths(engine, version)
@@ -441,11 +421,11 @@ def test_key_material_never_in_result_messages_logs_or_request_logs(
     ):
         _, entry = engine.handle_logged(encode(msg), "client-a")
         assert_absent(repr(entry), KNOWN, SECRET)
-    assert_absent(captured.getvalue(), KNOWN, SECRET)
+    assert_absent(server_log.getvalue(), KNOWN, SECRET)
 
 
 def test_internal_error_with_key_bytes_in_its_message_is_not_logged_or_answered(
-    captured: io.StringIO,
+    server_log: io.StringIO,
 ) -> None:
     """A handler bug whose exception text carries key bytes: General Failure, fixed text, and
     the server's formatter withholds the exception message."""
@@ -460,8 +440,8 @@ def test_internal_error_with_key_bytes_in_its_message_is_not_logged_or_answered(
     resp = parse(decode(raw))
     assert resp.items[0].reason == RR.GENERAL_FAILURE
     assert_absent(raw, KNOWN, SECRET)
-    assert "ValueError" in captured.getvalue()
-    assert_absent(captured.getvalue(), KNOWN, SECRET)
+    assert "ValueError" in server_log.getvalue()
+    assert_absent(server_log.getvalue(), KNOWN, SECRET)
 
 
 def test_reprs_of_objects_carrying_key_material_hide_it() -> None:
@@ -796,12 +776,12 @@ def test_failure_mid_register_leaves_no_half_written_object(tmp_path: Path, kek:
     engine.store.close()
 
 
-def test_client_log_text_cannot_forge_log_lines(captured: io.StringIO) -> None:
+def test_client_log_text_cannot_forge_log_lines(server_log: io.StringIO) -> None:
     """2.x Log / Interop write client text to the server log: one line, control characters gone."""
     engine = make_engine()
     forged = "hello\r\n2026-01-01 INFO request client=admin\x1b[2J" + "x" * 5000
     assert send(engine, request(V2_1, item(OP.LOG, t(T.LOG_MESSAGE, forged)))).items[0].ok
-    records = [line for line in captured.getvalue().splitlines() if "client log" in line]
+    records = [line for line in server_log.getvalue().splitlines() if "client log" in line]
     assert len(records) == 1
     assert "\\r" not in records[0] and "\\n" not in records[0] and "\\u001b" not in records[0]
     assert len(records[0]) < 2000
