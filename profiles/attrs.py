@@ -432,6 +432,26 @@ def decode_attributes(data: bytes) -> tuple[Attr, ...]:
     )
 
 
+def replaced_value(data: bytes, name: str, old: Item, new: Item) -> bytes | None:
+    """``data`` (a stored attributes blob) with its one instance of ``name`` changed from value
+    ``old`` to ``new`` by patching bytes, not re-encoding (a Get clearing Fresh): only
+    when ``old`` and ``new`` encode to the same length and ``old``'s encoding occurs once in
+    the blob (so the occurrence is that attribute's value); else None. The result is cached
+    decoded, like :meth:`AttrSet.to_bytes`'s."""
+    before, after = encode(old), encode(new)
+    if len(before) != len(after) or data.count(before) != 1:
+        return None
+    decoded = AttrSet.from_bytes(data).items
+    hits = [i for i, a in enumerate(decoded) if a.name == name and a.value == old]
+    if len(hits) != 1:
+        return None
+    out = data.replace(before, after)
+    patched = list(decoded)
+    patched[hits[0]] = replace(decoded[hits[0]], value=new)
+    _remember(out, tuple(patched))
+    return out
+
+
 _DECODED: dict[bytes, tuple[Attr, ...]] = {}
 _DECODED_MAX = 4096
 

@@ -128,6 +128,16 @@ class Storage(Protocol):
         Fresh=False after a crash means the key is reported fresh once more, never lost."""
         ...
 
+    def update_attributes(
+        self, uid: str, expected: bytes, attributes: bytes, index: list[IndexEntry], *, durable: bool = True
+    ) -> bool:
+        """Compare-and-set of the attributes blob and the index rows only (material, state and
+        the other columns are kept): writes and returns True if the stored attributes blob is
+        still ``expected``, else (changed meanwhile, or no such object) writes nothing and
+        returns False. ``durable`` as for :meth:`update`. A Get clearing Fresh uses it (its blob
+        patched, one index row swapped), so a write prepared from its read never undoes a newer one."""
+        ...
+
     def locate(self, q: LocateQuery) -> list[str]:
         """Uids matching the query, ordered and paged as documented in this module."""
         ...

@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager, contextmanager
 from profiles.keyprotect import KeyProtector
 from profiles.store.base import (
     DuplicateObject,
+    IndexEntry,
     LocateQuery,
     NonUniqueKey,
     ObjectRecord,
@@ -75,6 +76,21 @@ class MemoryStorage:
                 raise UnknownObject(f"object {rec.uid!r} does not exist")
             self._claim_unique(rec, entry[1])
             self._objects[rec.uid] = (entry[0], self._stored(rec))
+
+    def update_attributes(
+        self, uid: str, expected: bytes, attributes: bytes, index: list[IndexEntry], *, durable: bool = True
+    ) -> bool:
+        with self._lock:
+            self._check_open()
+            entry = self._objects.get(uid)
+            if entry is None or entry[1].attributes != expected:
+                return False
+            rec = copy_record(entry[1])
+            rec.attributes = attributes
+            rec.index = list(index)
+            self._claim_unique(rec, entry[1])
+            self._objects[uid] = (entry[0], rec)  # material stays as stored (wrapped)
+            return True
 
     def locate(self, q: LocateQuery) -> list[str]:
         with self._lock:

@@ -12,9 +12,10 @@
   (leader/follower) and covers every unit committed before it started; units that commit while
   an fsync is in flight are all covered by the next one. Writers never hold the write lock
   across an fsync.
-- ``update(rec, durable=False)`` commits without waiting for the fsync (it rides on the next
-  one). Only for writes whose loss after a crash is harmless: the engine uses it for the Fresh
-  flag a Get clears (SPEC-1.4 §3.34), so Gets never wait on the disk.
+- ``update(rec, durable=False)`` / ``update_attributes(..., durable=False)`` commit without
+  waiting for the fsync (they ride on the next one). Only for writes whose loss after a crash
+  is harmless: the engine uses them for the Fresh flag a Get clears (SPEC-1.4 §3.34), so
+  Gets never wait on the disk.
 - Read barrier: a committed but not yet synced write is visible to other connections. So that
   no response reveals an object that could still vanish in a power loss, ``load`` and
   ``locate`` wait for (or run) the sync when they return an object whose last durable write is
@@ -519,18 +520,41 @@ class SQLiteStorage:
                 "attributes = ?, material = ?, index_rows = ? WHERE uid = ?",
                 row,
             )
-            # Only the index rows that changed are rewritten (a Get clearing Fresh changes one):
-            # each row lives in three b-trees, and rewriting all of them dominated an update.
-            old = Counter(_row_key(r) for r in json.loads(old_rows))
-            new: Counter[tuple[object, ...]] = Counter(_entry_key(e) for e in rec.index)
-            # deletes first: a row turning unique (or moving between index instances) must not
-            # collide with its own old version
-            con.executemany(
-                "DELETE FROM attr_index WHERE rowid = (SELECT rowid FROM attr_index "
-                "WHERE name = ? AND key = ? AND obj = ? AND num IS ? AND uniq IS ? LIMIT 1)",
-                [(n, k, obj, v, u) for (n, k, v, u) in (old - new).elements()],
+            self._rewrite_index(con, obj, old_rows, rec.index)
+
+    def _rewrite_index(
+        self, con: sqlite3.Connection, obj: int, old_rows: str, index: list[IndexEntry]
+    ) -> None:
+        """Only the index rows that changed are rewritten (a Get clearing Fresh changes one):
+        each row lives in three b-trees, and rewriting all of them dominated an update."""
+        old = Counter(_row_key(r) for r in json.loads(old_rows))
+        new: Counter[tuple[object, ...]] = Counter(_entry_key(e) for e in index)
+        # deletes first: a row turning unique (or moving between index instances) must not
+        # collide with its own old version
+        con.executemany(
+            "DELETE FROM attr_index WHERE rowid = (SELECT rowid FROM attr_index "
+            "WHERE name = ? AND key = ? AND obj = ? AND num IS ? AND uniq IS ? LIMIT 1)",
+            [(n, k, obj, v, u) for (n, k, v, u) in (old - new).elements()],
+        )
+        self._insert_index(con, [(obj, n, k, v, u) for (n, k, v, u) in (new - old).elements()])
+
+    def update_attributes(
+        self, uid: str, expected: bytes, attributes: bytes, index: list[IndexEntry], *, durable: bool = True
+    ) -> bool:
+        with self._writing(uid, durable) as con:
+            found = con.execute(
+                "SELECT id, index_rows, attributes FROM objects WHERE uid = ?", (uid,)
+            ).fetchone()
+            if found is None or found[2] != expected:
+                return False
+            obj, old_rows, _ = found
+            index_rows = json.dumps([_json_row(e) for e in index], separators=(",", ":"))
+            con.execute(
+                "UPDATE objects SET attributes = ?, index_rows = ? WHERE id = ?",
+                (attributes, index_rows, obj),
             )
-            self._insert_index(con, [(obj, n, k, v, u) for (n, k, v, u) in (new - old).elements()])
+            self._rewrite_index(con, obj, old_rows, index)
+        return True
 
     # -- reads -----------------------------------------------------------------------------
 
