@@ -239,6 +239,20 @@ class Connection:
     admitted: bool = False  # counted in ServerState.clients (against max_connections)
 
 
+def log_listening(config: ServerConfig, port: int, **extra: object) -> None:
+    """The one "listening" log line, written by a single server or by the supervisor."""
+    fields: dict[str, object] = {
+        "host": config.host,
+        "port": port,
+        "tls_min": config.tls.minimum_version,
+        **extra,
+        "workers": config.limits.workers,
+        "max_connections": config.limits.max_connections,
+        "max_handshakes": config.limits.max_handshakes,
+    }
+    log.info("listening", extra={"fields": fields})
+
+
 @dataclass
 class ServerState:
     """Shared, observable state of a running Server (uvicorn's ServerState)."""
@@ -348,19 +362,7 @@ class Server:
         self._listeners = bind_listeners(self.config.host, self.config.port)
         self._port = int(self._listeners[0].getsockname()[1])
         self._accepting = asyncio.get_running_loop().create_task(self._accept_loop())
-        log.info(
-            "listening",
-            extra={
-                "fields": {
-                    "host": self.config.host,
-                    "port": self.port,
-                    "tls_min": self.config.tls.minimum_version,
-                    "workers": self.config.limits.workers,
-                    "max_connections": self.config.limits.max_connections,
-                    "max_handshakes": self.config.limits.max_handshakes,
-                }
-            },
-        )
+        log_listening(self.config, self.port)
 
     async def _accept_loop(self) -> None:
         """Accept while a handshake slot is free; otherwise leave connections in the backlog."""

@@ -49,7 +49,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from profiles.config import ServerConfig
-from profiles.server import LISTEN_BACKLOG, RequestHandler, Server, build_handler, build_ssl_context
+from profiles.server import (
+    LISTEN_BACKLOG,
+    RequestHandler,
+    Server,
+    build_handler,
+    build_ssl_context,
+    log_listening,
+)
 
 log = logging.getLogger("keyshelf.server")
 
@@ -99,20 +106,7 @@ class Supervisor:
         try:
             self._selector.register(self._listener, selectors.EVENT_READ, self._accept)
             self._selector.register(self._wake_r, selectors.EVENT_READ, self._drain_wakeups)
-            log.info(
-                "listening",
-                extra={
-                    "fields": {
-                        "host": self.config.host,
-                        "port": self.port,
-                        "tls_min": self.config.tls.minimum_version,
-                        "processes": self.processes,
-                        "workers": self.config.limits.workers,
-                        "max_connections": self.config.limits.max_connections,
-                        "max_handshakes": self.config.limits.max_handshakes,
-                    }
-                },
-            )
+            log_listening(self.config, self.port, processes=self.processes)
             for slot in range(self.processes):
                 self._spawn(slot)
             self._loop()
