@@ -19,12 +19,16 @@ Transport rules (kmip-digest §1.1 framing, §3.4 transport):
   certificate verified, identity read); connections still in their handshake are bounded by
   ``max_handshakes`` (and ``handshake_timeout``): beyond it the listener is not accepted from,
   so a flood of silent TCP connections delays other clients but never takes their places.
-- Requests on one connection are answered in order; connections are served concurrently. The
-  engine is blocking (SQLite): requests that may wait on the disk (any durable write, which
-  waits for the group fsync) run in a bounded thread pool (``workers``; 0 = on the loop);
-  requests made only of operations that never wait on it (INLINE_OPERATIONS: Get and the
-  reads) run on the event loop, saving the thread hand-off - except a Locate with a Digest
-  filter, which unwraps every candidate's material (thread pool too).
+- Requests on one connection are answered in order; connections are served concurrently.
+  TLS runs on ``ssl.SSLSocket`` objects driven by the loop's readiness callbacks (TlsStream),
+  not through asyncio's pure-Python TLS transport.
+- Where the engine runs: with a store that hands its durability waits over
+  (DeferredDurability, the SQLite backend), every request runs on the event loop except a
+  Locate with a Digest filter (it unwraps every candidate's material: thread pool); a
+  durable write commits on the loop and its response waits, as an awaited future, for the
+  group fsync that covers it. With another store, requests that may wait on the disk run in
+  a bounded thread pool (``workers``; 0 = on the loop) and only the reads
+  (INLINE_OPERATIONS) on the loop.
 - A framing error (bad header, oversized) gets the engine's Invalid Message response and the
   connection is closed, because later messages can no longer be separated (SPEC-2.1 §10.1
   "Codec Error"). A well-framed but undecodable message gets Invalid Message and the
@@ -39,6 +43,7 @@ identifiers / result, milliseconds. Payloads are never logged.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import errno
 import logging
@@ -48,8 +53,9 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from agent.protocol import Framer
 from agent.spec import ItemType, Operation, Tag
@@ -109,6 +115,16 @@ def _has_item(data: bytes, header: bytes) -> bool:
     return False
 
 
+def _digest_locate(data: bytes) -> bool:
+    """True if the raw request may hold a Locate with a Digest filter (a hint, as reads_only)."""
+    pos = data.find(_OPERATION_ITEM)
+    while pos >= 0:
+        if int.from_bytes(data[pos + 8 : pos + 12], "big") == Operation.LOCATE:
+            return _has_item(data, _DIGEST_NAME_ITEM) or _has_item(data, _DIGEST_ITEM)
+        pos = data.find(_OPERATION_ITEM, pos + 16)
+    return False
+
+
 def reads_only(data: bytes) -> bool:
     """Scheduling hint, never a decision about the request: True if the raw request holds at
     least one Operation item, all of them are in INLINE_OPERATIONS, and no Locate among them
@@ -156,6 +172,24 @@ class RequestHandler(Protocol):
     """The engine as the server sees it: blocking, thread-safe, never raises."""
 
     def handle_logged(self, data: bytes, identity: str) -> tuple[bytes, RequestSummary]: ...
+
+
+class Owed(Protocol):
+    @property
+    def seq(self) -> int: ...
+
+
+@runtime_checkable
+class DeferredDurability(Protocol):
+    """A store whose durable writes can be waited for away from the thread that made them
+    (profiles/store/sqlite.py). Inside ``owed_durability()`` the engine's writes commit but
+    do not wait for the disk; the scope then names the write unit (``seq``, 0: none) that
+    must be on disk before the response may be sent, and ``durable_future(seq)`` resolves
+    once a group fsync covers it (StoreError if it cannot)."""
+
+    def owed_durability(self) -> AbstractContextManager[Owed]: ...
+
+    def durable_future(self, seq: int) -> concurrent.futures.Future[None]: ...
 
 
 # -- TLS ------------------------------------------------------------------------------------
@@ -220,6 +254,178 @@ def _handshake_reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "handshake timeout"
     return type(exc).__name__
+
+
+class TlsStream:
+    """The server side of one TLS connection: an ``ssl.SSLSocket`` on a non-blocking socket,
+    driven by the event loop's readiness callbacks.
+
+    The SSLSocket does the record layer and the socket I/O in C. asyncio's own TLS transport
+    (``loop.start_tls``: asyncio/sslproto.py) passes every record through memory BIOs and a
+    chain of protocol and transport objects written in Python, which cost more server CPU per
+    request than the engine's whole Get does (kmip-digest §1.1: one request message, one
+    response message, in order).
+
+    Reading: once the handshake is done the socket stays registered for readability and the
+    callback drains it into a buffer (so epoll, level-triggered, never calls it twice for the
+    same bytes) and wakes the reader; past ``READ_CHUNK`` buffered bytes reading pauses until
+    the connection consumes them. Writing: straight to the socket; only a full socket buffer
+    makes the writer wait for writability."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: ssl.SSLSocket) -> None:
+        self._loop = loop
+        self._sock = sock
+        self._fd = sock.fileno()
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        self._eof = False
+        self._error: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._reading = False  # _on_readable is registered
+        self._closed = False
+
+    @classmethod
+    def wrap(cls, sock: socket.socket, context: ssl.SSLContext) -> TlsStream:
+        """Server-side TLS over an accepted, non-blocking TCP socket (handshake not started)."""
+        sock.setblocking(False)  # one passed from the supervisor may arrive blocking
+        with contextlib.suppress(OSError):  # as asyncio sets it (TCP only)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        tls = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return cls(asyncio.get_running_loop(), tls)
+
+    # -- handshake and peer -------------------------------------------------------------------
+
+    async def handshake(self) -> None:
+        """The server side of the TLS handshake (ssl.SSLError if the peer is refused)."""
+        while True:
+            try:
+                self._sock.do_handshake()
+                return
+            except ssl.SSLWantReadError:
+                await self._ready(self._loop.add_reader, self._loop.remove_reader)
+            except ssl.SSLWantWriteError:
+                await self._ready(self._loop.add_writer, self._loop.remove_writer)
+
+    def peercert(self) -> dict[str, Any] | None:
+        return self._sock.getpeercert()
+
+    def version(self) -> str | None:
+        return self._sock.version()
+
+    def cipher(self) -> str:
+        cipher = self._sock.cipher()
+        return cipher[0] if cipher else "?"
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _on_readable(self) -> None:
+        try:
+            while True:
+                chunk = self._sock.recv(READ_CHUNK)
+                if not chunk:
+                    self._eof = True
+                    break
+                self._chunks.append(chunk)
+                self._buffered += len(chunk)
+                if self._buffered >= READ_CHUNK or not self._sock.pending():
+                    break  # more bytes on the socket: epoll calls again
+        except ssl.SSLWantReadError:
+            pass
+        except ssl.SSLWantWriteError:
+            # TLS needs to write before it can read on (a TLS 1.3 key update): retry the read
+            # once the socket is writable
+            self._pause()
+            self._loop.add_writer(self._fd, self._retry_read)
+            return
+        except (ssl.SSLError, OSError) as exc:
+            self._error = exc
+        if self._eof or self._error is not None or self._buffered >= READ_CHUNK:
+            self._pause()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _retry_read(self) -> None:
+        self._loop.remove_writer(self._fd)
+        if not self._closed:
+            self._on_readable()
+            if not (self._eof or self._error is not None or self._buffered >= READ_CHUNK):
+                self._resume()
+
+    def _pause(self) -> None:
+        if self._reading:
+            self._loop.remove_reader(self._fd)
+            self._reading = False
+
+    def _resume(self) -> None:
+        if not self._reading and not self._closed:
+            self._loop.add_reader(self._fd, self._on_readable)
+            self._reading = True
+
+    async def read(self, deadline: float) -> bytes:
+        """The next bytes received (up to ``READ_CHUNK``), b"" at end of stream; TimeoutError
+        if none arrived by ``deadline`` (loop time); raises the connection's error
+        (ConnectionError, OSError, ssl.SSLError). The timer exists only while it waits: one
+        call_at, not an asyncio.timeout() scope per request."""
+        while not self._chunks:
+            if self._error is not None:
+                raise self._error
+            if self._eof:
+                return b""
+            self._resume()
+            waiter = self._loop.create_future()
+            self._waiter = waiter
+            timer = self._loop.call_at(deadline, _expire, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+        self._chunks.clear()
+        self._buffered = 0
+        return data
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def write_now(self, data: bytes) -> memoryview | None:
+        """Hand ``data`` to the socket; what did not fit (None: everything was sent)."""
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[self._sock.send(view) :]
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            return view
+        return None
+
+    async def write_rest(self, rest: memoryview) -> None:
+        """Send what ``write_now`` left, waiting for the socket to drain."""
+        view: memoryview | None = rest
+        while view:
+            await self._ready(self._loop.add_writer, self._loop.remove_writer)
+            view = self.write_now(view.tobytes())
+
+    async def _ready(
+        self,
+        add: Callable[..., object],
+        remove: Callable[[int], object],
+    ) -> None:
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        add(self._fd, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            if not self._closed:
+                remove(self._fd)
+
+    def close(self) -> None:
+        """Abort: unregister and close the socket (no close_notify, as transport.abort())."""
+        if self._closed:
+            return
+        self._pause()
+        self._closed = True
+        self._loop.remove_writer(self._fd)
+        self._sock.close()
 
 
 # -- server ---------------------------------------------------------------------------------
@@ -291,6 +497,11 @@ def _wake(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+def _expire(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
 def bind_listeners(host: str, port: int) -> list[socket.socket]:
     """Non-blocking listening sockets, one per address ``host`` resolves to, bound as
     asyncio.start_server binds them (SO_REUSEADDR; IPv6 only on an IPv6 address; backlog
@@ -349,6 +560,12 @@ class Server:
         self._executor = (
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="keyshelf-engine") if workers else None
         )
+        # With a store that hands durability waits over (DeferredDurability), every request
+        # but a Digest Locate runs on the event loop: the engine's CPU work stays on one
+        # thread (no hand-off to a pool thread and back, no contention for the GIL), and a
+        # durable write's wait for the group fsync is awaited here, not slept on in a thread.
+        store = getattr(handler, "store", None)
+        self._durability = store if isinstance(store, DeferredDurability) else None
 
     @property
     def port(self) -> int:
@@ -416,20 +633,6 @@ class Server:
         accepting process's)."""
         await self._run_connection(sock, slot=False)
 
-    async def _streams(self, sock: socket.socket) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        loop = asyncio.get_running_loop()
-        streams: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = loop.create_future()
-
-        def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            streams.set_result((reader, writer))
-
-        # A protocol with a connected callback, as start_server builds it: StreamWriter.start_tls
-        # takes the server side of the handshake only then (asyncio.open_connection is a client).
-        await loop.connect_accepted_socket(
-            lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader(), connected), sock
-        )
-        return await streams
-
     async def shutdown(self) -> None:
         """Stop accepting, drain in-flight requests, cancel after shutdown_timeout."""
         state = self.state
@@ -489,7 +692,7 @@ class Server:
         conn = Connection(task, peer, slot=slot)
         state.connections.add(conn)
         state.handshakes += 1
-        writer: asyncio.StreamWriter | None = None
+        stream: TlsStream | None = None
         try:
             full = self.admission is None and state.clients >= self.config.limits.max_connections
             if state.closing or full:
@@ -497,8 +700,8 @@ class Server:
                 log.warning("connection refused", extra={"fields": {"peer": peer, "reason": reason}})
                 return
             state.total_connections += 1
-            reader, writer = await self._streams(sock)
-            await self._serve_connection(conn, reader, writer)
+            stream = TlsStream.wrap(sock, self.ssl_context)
+            await self._serve_connection(conn, stream)
         except asyncio.CancelledError:
             pass  # shutdown; the transport is aborted below
         except (ConnectionError, ssl.SSLError, OSError) as exc:
@@ -513,8 +716,8 @@ class Server:
                 if self.admission is not None:
                     self.admission.closed()
             state.connections.discard(conn)
-            if writer is not None:
-                writer.transport.abort()
+            if stream is not None:
+                stream.close()
             else:
                 sock.close()
 
@@ -542,19 +745,18 @@ class Server:
         self.state.clients += 1
         return True
 
-    async def _serve_connection(
-        self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    async def _serve_connection(self, conn: Connection, stream: TlsStream) -> None:
         limits = self.config.limits
         try:
-            await writer.start_tls(self.ssl_context, ssl_handshake_timeout=limits.handshake_timeout)
+            async with asyncio.timeout(limits.handshake_timeout):
+                await stream.handshake()
         except (ssl.SSLError, TimeoutError, ConnectionError, OSError) as exc:
             self.state.refused_handshakes += 1
             log.warning(
                 "handshake refused", extra={"fields": {"peer": conn.peer, "reason": _handshake_reason(exc)}}
             )
             return
-        identity = peer_identity(writer.get_extra_info("peercert"), self.config.tls.identity)
+        identity = peer_identity(stream.peercert(), self.config.tls.identity)
         if identity is None:
             self.state.refused_handshakes += 1
             log.warning(
@@ -574,15 +776,14 @@ class Server:
             )
             return
         conn.identity = identity
-        ssl_object = writer.get_extra_info("ssl_object")
         log.info(
             "connected",
             extra={
                 "fields": {
                     "peer": conn.peer,
                     "client": identity,
-                    "tls": ssl_object.version() if ssl_object else None,
-                    "cipher": (writer.get_extra_info("cipher") or ("?",))[0],
+                    "tls": stream.version(),
+                    "cipher": stream.cipher(),
                 }
             },
         )
@@ -595,14 +796,13 @@ class Server:
                 conn.busy = False
                 if self.state.closing:
                     return
-                cm = asyncio.timeout(limits.idle_timeout)
+                wait_until = loop.time() + limits.idle_timeout
             else:
                 if deadline is None:
                     deadline = loop.time() + limits.read_timeout
-                cm = asyncio.timeout_at(deadline)
+                wait_until = deadline
             try:
-                async with cm:
-                    data = await reader.read(READ_CHUNK)
+                data = await stream.read(wait_until)
             except TimeoutError:
                 reason = "idle timeout" if deadline is None else "read timeout"
                 log.info(
@@ -630,25 +830,36 @@ class Server:
                     "connection dropped",
                     extra={"fields": {"peer": conn.peer, "client": identity, "reason": f"framing: {exc}"}},
                 )
-                await self._answer(conn, writer, data[:READ_CHUNK], identity)
+                await self._answer(conn, stream, data[:READ_CHUNK], identity)
                 return
             for message in messages:
-                if not await self._answer(conn, writer, message, identity):
+                if not await self._answer(conn, stream, message, identity):
                     return
             if messages:
                 deadline = None  # a partial remainder starts its own clock at the next read
 
-    async def _answer(
-        self, conn: Connection, writer: asyncio.StreamWriter, data: bytes, identity: str
-    ) -> bool:
+    async def _answer(self, conn: Connection, stream: TlsStream, data: bytes, identity: str) -> bool:
         """Run one request through the engine and write the response. False: close."""
         start = time.perf_counter()
+        durability = self._durability
+        owed = 0
         try:
-            if self._executor is not None and not (self.config.limits.inline_reads and reads_only(data)):
+            if self._executor is None:
+                inline = True
+            elif durability is not None:
+                inline = not _digest_locate(data)
+            else:
+                inline = self.config.limits.inline_reads and reads_only(data)
+            if not inline:
+                assert self._executor is not None
                 loop = asyncio.get_running_loop()
                 response, summary = await loop.run_in_executor(
                     self._executor, self.handler.handle_logged, data, identity
                 )
+            elif durability is not None:
+                with durability.owed_durability() as scope:
+                    response, summary = self.handler.handle_logged(data, identity)
+                owed = scope.seq
             else:
                 response, summary = self.handler.handle_logged(data, identity)
         except Exception:
@@ -657,6 +868,20 @@ class Server:
                 "engine failed", exc_info=True, extra={"fields": {"peer": conn.peer, "client": identity}}
             )
             return False
+        if owed:
+            assert durability is not None
+            try:
+                await asyncio.wrap_future(durability.durable_future(owed))
+            except Exception:
+                # The group fsync failed (the store refuses durable writes from now on): the
+                # write may not survive a crash, so it is not acknowledged. The client sees the
+                # connection close without an answer and must treat the request as failed.
+                log.error(
+                    "durable write not confirmed: connection closed without an answer",
+                    exc_info=True,
+                    extra={"fields": {"peer": conn.peer, "client": identity}},
+                )
+                return False
         # Logged and counted before the write, so a client holding its response can rely on both.
         # The line is built only from the engine's summary (nothing is decoded again for it).
         if log.isEnabledFor(logging.INFO):
@@ -684,12 +909,12 @@ class Server:
             )
         conn.requests += 1
         self.state.total_requests += 1
-        writer.write(response)
-        if not writer.transport.get_write_buffer_size():
-            return True  # all handed to the kernel: no drain (and no timer) needed
+        rest = stream.write_now(response)
+        if rest is None:
+            return True  # all handed to the kernel: no wait (and no timer) needed
         try:
             async with asyncio.timeout(self.config.limits.read_timeout):
-                await writer.drain()
+                await stream.write_rest(rest)
         except TimeoutError:
             log.info(
                 "connection dropped",

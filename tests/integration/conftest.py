@@ -375,9 +375,19 @@ def wait_for(predicate: Callable[[], bool], limit: float = 10.0) -> bool:
 
 
 def closed_by_peer(sock: socket.socket) -> bool:
-    """True if the peer closed (EOF, reset or a TLS alert) before sending anything more."""
+    """True if the peer closed (EOF, reset or a TLS alert) before sending anything more.
+    On a plain socket a TLS alert is a record of content type 21 (RFC 8446 §5.1, RFC 5246
+    §6.2.1) followed by the close."""
     try:
-        return sock.recv(1) == b""
+        first = sock.recv(1)
+        if first != b"\x15" or isinstance(sock, ssl.SSLSocket):
+            return first == b""
+        rest = b""
+        while chunk := sock.recv(64):
+            rest += chunk
+            if len(rest) > 64:
+                return False  # more than an alert record: the peer is talking, not closing
+        return True
     except (ConnectionError, ssl.SSLError):
         return True
 
