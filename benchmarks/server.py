@@ -225,26 +225,43 @@ class Phase:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _worker(args: tuple[int, str, str, float, list[str], int]) -> tuple[int, list[float], list[str], float]:
-    port, certs, op, duration, uids, seed = args
+# Requests of the running phase, encoded in the parent before the worker processes fork (they
+# inherit them): the load generator's CPU, which shares this machine's cores with the server
+# under test, goes to sending and checking, and no worker encodes while others are timed.
+_PREPARED: list[list[bytes]] = []
+
+
+def _prepare(op: str, conc: int, uids: list[str]) -> list[list[bytes]]:
+    """Per worker: the requests it sends (create: one, sent repeatedly; get/get_attributes:
+    one per key, picked at random; destroy: its share of the keys, each once)."""
+    if op == "create":
+        return [[create_request()]] * conc
+    if op == "destroy":
+        return [[uid_request(Operation.DESTROY, uid) for uid in uids[i::conc]] for i in range(conc)]
+    operation = Operation.GET if op == "get" else Operation.GET_ATTRIBUTES
+    return [[uid_request(operation, uid) for uid in uids]] * conc
+
+
+def _worker(args: tuple[int, str, str, float, int]) -> tuple[int, list[float], list[str], float]:
+    port, certs, op, duration, index = args
+    requests = _PREPARED[index]
     conn = Connection(port, Path(certs))
-    rng = random.Random(seed)
+    rng = random.Random(index)
     lat: list[float] = []
     created: list[str] = []
-    pending = list(uids)
+    pending = list(requests)
     start = time.perf_counter()
     deadline = start + duration
     try:
         while time.perf_counter() < deadline:
             if op == "create":
-                req = create_request()
+                req = requests[0]
             elif op == "destroy":
                 if not pending:
                     break
-                req = uid_request(Operation.DESTROY, pending.pop())
+                req = pending.pop()
             else:
-                target = rng.choice(uids)
-                req = uid_request(Operation.GET if op == "get" else Operation.GET_ATTRIBUTES, target)
+                req = rng.choice(requests)
             t0 = time.perf_counter()
             resp = conn.call(req)
             lat.append((time.perf_counter() - t0) * 1000)
@@ -260,10 +277,10 @@ def _worker(args: tuple[int, str, str, float, list[str], int]) -> tuple[int, lis
 def run_phase(
     port: int, certs: Path, op: str, conc: int, duration: float, uids: list[str]
 ) -> tuple[Phase, list[str]]:
-    shares = [uids[i::conc] for i in range(conc)] if op == "destroy" else [uids] * conc
+    _PREPARED[:] = _prepare(op, conc, uids)
     with mp.get_context("fork").Pool(conc) as pool:
         t0 = time.perf_counter()
-        results = pool.map(_worker, [(port, str(certs), op, duration, shares[i], i) for i in range(conc)])
+        results = pool.map(_worker, [(port, str(certs), op, duration, i) for i in range(conc)])
         wall = time.perf_counter() - t0
     ops = sum(r[0] for r in results)
     lat = [x for r in results for x in r[1]]
