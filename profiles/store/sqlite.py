@@ -23,9 +23,19 @@
 - Concurrency: one reader connection per thread; WAL readers never wait for the writer or
   for each other. Writes go through one writer connection, owned by one thread at a time
   for the duration of a write (or of a transaction scope from its first write on).
-- Locate: every condition is an indexed lookup in ``attr_index`` ((name, key, obj) for
-  equality, (name, num, obj) for ranges) joined to ``objects`` by rowid; type/state/owner/created
-  are indexed columns. Nothing is filtered in Python.
+- Locate: every condition is a primary-key search of a WITHOUT ROWID lookup table (migration
+  4: ``idx_key`` (name, key, obj) for equality, ``idx_num`` (name, num, obj) for ranges and
+  numbers, ``idx_unique`` (name, key) for the unique rows) joined to ``objects`` by rowid;
+  type/state/owner/created are indexed columns. Each index row is one b-tree entry; rows are
+  deleted by primary key from the ``objects.index_rows`` copy. Conditions checked on candidates
+  that drive nothing are primary-key seeks, or (presence, ranges) a read of the candidate's own
+  ``index_rows``. Nothing is filtered in Python.
+- Statements: a write takes no savepoint of its own when a ROLLBACK or the savepoint of the
+  scope it starts can undo it, and scopes open when the transaction begins take none (undoing
+  one undoes the transaction): an engine Create is BEGIN, its INSERTs, COMMIT.
+- WAL length: checkpoints run on their own thread; when the WAL has grown past
+  ``WAL_RESTART_FRAMES`` a pass copies the last frames between two writers, so that the next
+  writer restarts the WAL from its start (under steady writes it otherwise never does).
 - Schema: numbered migrations in ``MIGRATIONS``, applied in order at open, each recorded in
   ``schema_migrations`` in the same transaction as its DDL.
 - Key material is wrapped with the KeyProtector (AAD = uid) before it is bound to a statement;
@@ -41,7 +51,6 @@ import os
 import sqlite3
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -63,6 +72,7 @@ from profiles.store.base import (
 URL_PREFIX = "sqlite:///"
 BUSY_TIMEOUT_S = 30.0
 CHECKPOINT_UNITS = 64  # committed write units between two background checkpoint passes
+WAL_RESTART_FRAMES = 4096  # WAL length (pages) from which a pass also lets the WAL restart
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,36 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX attr_index_num ON attr_index(name, num, obj) WHERE num IS NOT NULL",
         ),
     ),
+    Migration(
+        4,
+        "index rows in WITHOUT ROWID lookup tables: one b-tree entry per row",
+        (
+            # attr_index put each row in 3-4 b-trees (its rowid table, the obj index, a lookup
+            # index, the unique index): ~80 b-tree inserts per Create. Here a row is one entry
+            # of a table clustered on its lookup key; rows are deleted by primary key from the
+            # objects.index_rows copy, so no index on obj is needed. The tables hold each
+            # distinct row of an object once (an IN/EXISTS lookup cannot tell two apart).
+            # Rows whose key is not their number: equality by (name, key).
+            """CREATE TABLE idx_key (
+                name TEXT NOT NULL, key TEXT NOT NULL, obj INTEGER NOT NULL,
+                PRIMARY KEY (name, key, obj)) WITHOUT ROWID""",
+            # Rows with a number: ranges by (name, num); keyed = 0 when the key is the number's
+            # decimal text (equality by number too), 1 when the key differs (also in idx_key).
+            """CREATE TABLE idx_num (
+                name TEXT NOT NULL, num INTEGER NOT NULL, obj INTEGER NOT NULL,
+                keyed INTEGER NOT NULL, PRIMARY KEY (name, num, obj, keyed)) WITHOUT ROWID""",
+            # IndexEntry.unique rows (also in idx_key / idx_num): one owner per (name, key)
+            # across every process on the database.
+            """CREATE TABLE idx_unique (
+                name TEXT NOT NULL, key TEXT NOT NULL, obj INTEGER NOT NULL,
+                PRIMARY KEY (name, key)) WITHOUT ROWID""",
+            "INSERT OR IGNORE INTO idx_key SELECT name, key, obj FROM attr_index WHERE bynum IS NULL",
+            "INSERT OR IGNORE INTO idx_num SELECT name, num, obj, bynum IS NULL FROM attr_index "
+            "WHERE num IS NOT NULL",
+            "INSERT INTO idx_unique SELECT name, key, obj FROM attr_index WHERE uniq = 1",
+            "DROP TABLE attr_index",
+        ),
+    ),
 )
 
 
@@ -150,6 +190,13 @@ class _ThreadState:
     depth: int = 0  # nesting of transaction() scopes
     holds_writer: bool = False  # this thread's open scope has written: it owns the writer
     savepoints: set[int] = field(default_factory=set)  # scope levels that hold a savepoint
+    # Scopes open when the transaction began (levels 1..base_depth) start where it starts:
+    # undoing one of them is a ROLLBACK of the transaction, so none takes a savepoint.
+    base_depth: int = 0
+    # Where a failed write can return to without a savepoint of its own: 0 = nothing written
+    # since BEGIN (ROLLBACK), L > 0 = nothing since savepoint sL (the innermost) was taken,
+    # -1 = neither (the write takes savepoint "w").
+    clean: int = -1
     durable_uids: list[str] = field(default_factory=list)  # durable writes of the open scope
     durable: bool = False  # the open scope made a write that must be synced before it returns
     deferring: int = 0  # nesting of durability_scope()
@@ -343,7 +390,16 @@ class SQLiteStorage:
                     return
                 # busy (another process checkpoints): the next pass will do it
                 with contextlib.suppress(sqlite3.Error):
-                    con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    busy, frames, _ = con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if not busy and frames >= WAL_RESTART_FRAMES and not self._closed:
+                        # A writer restarts the WAL from its start only if, when it begins,
+                        # every frame has been copied; under steady writes a pass never
+                        # catches up with the frames committed while it ran, and the WAL
+                        # grew without bound (1.7 GB after 9,000 Creates, every commit
+                        # appending to an ever longer file). Copy the remainder (frames of
+                        # the last pass's duration) between two writers.
+                        with self._write_lock:
+                            con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         finally:
             con.close()
 
@@ -426,28 +482,59 @@ class SQLiteStorage:
                 self._synced_or_owed(st, seq)
             return
         if not st.holds_writer:
-            # First write of this scope: own the writer until the outermost scope ends, and
-            # give every open scope its savepoint so each can be rolled back on its own.
+            # First write of this scope: own the writer until the outermost scope ends.
             self._write_lock.acquire()
             try:
                 self._writer.execute("BEGIN IMMEDIATE")
-                for level in range(1, st.depth + 1):
-                    self._writer.execute(f"SAVEPOINT s{level}")
-                    st.savepoints.add(level)
             except BaseException:
-                st.savepoints.clear()
                 if self._writer.in_transaction:
                     self._writer.execute("ROLLBACK")
                 self._write_lock.release()
                 raise
             st.holds_writer = True
+            st.base_depth = st.depth
+            st.clean = 0
             st.durable = False
             st.durable_uids = []
-        with self._savepoint("w"):
-            yield self._writer
+        # Statements are not free (a Create was BEGIN, 3 SAVEPOINTs, its writes, 3 RELEASEs,
+        # COMMIT): a write that can be undone by a ROLLBACK or by the savepoint just taken
+        # takes none of its own.
+        clean = st.clean
+        if clean == 0:
+            try:
+                yield self._writer
+            except BaseException:
+                self._end_scope_transaction(st, commit=False)
+                raise
+        elif clean == st.depth and clean in st.savepoints:
+            try:
+                yield self._writer
+            except BaseException:
+                self._writer.execute(f"ROLLBACK TO s{clean}")  # s{clean} stays, released at its end
+                raise
+        else:
+            with self._savepoint("w"):
+                yield self._writer
+        st.clean = -1
         if durable:
             st.durable = True
             st.durable_uids.append(uid)
+
+    def _end_scope_transaction(self, st: _ThreadState, *, commit: bool) -> int:
+        """End the transaction this thread's scopes own (COMMIT or ROLLBACK) and give the
+        writer back; the unit's sequence number when committed, else 0."""
+        st.holds_writer = False
+        st.savepoints.clear()
+        st.clean = -1
+        seq = 0
+        try:
+            if commit:
+                seq = self._commit(st.durable_uids, st.durable)
+            elif self._writer.in_transaction:
+                self._writer.execute("ROLLBACK")
+        finally:
+            self._write_lock.release()
+        return seq
 
     @contextmanager
     def _savepoint(self, name: str) -> Iterator[None]:
@@ -483,18 +570,51 @@ class SQLiteStorage:
         )
 
     @staticmethod
-    def _insert_index(con: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
-        """Insert (obj, name, key, num, uniq) rows; NonUniqueKey if a unique one is taken."""
-        rows = [(*r, 1 if r[3] is not None and r[2] == str(r[3]) else None) for r in rows]
-        try:
+    def _write_index(
+        con: sqlite3.Connection, obj: int, rows: _TableRows, gone: _TableRows | None = None
+    ) -> None:
+        """Delete ``gone``'s rows of object ``obj``, then insert ``rows``' (NonUniqueKey if a
+        unique one is taken by another object). Deletes come first: a row turning unique must
+        not collide with its own old version."""
+        if gone is not None:
+            keys, nums, uniques = gone
+            if keys:
+                con.executemany(
+                    "DELETE FROM idx_key WHERE name = ? AND key = ? AND obj = ?",
+                    [(n, k, obj) for n, k in keys],
+                )
+            if nums:
+                con.executemany(
+                    "DELETE FROM idx_num WHERE name = ? AND num = ? AND obj = ? AND keyed = ?",
+                    [(n, v, obj, kd) for n, v, kd in nums],
+                )
+            if uniques:
+                con.executemany(
+                    "DELETE FROM idx_unique WHERE name = ? AND key = ? AND obj = ?",
+                    [(n, k, obj) for n, k in uniques],
+                )
+        keys, nums, uniques = rows
+        if uniques:
+            try:
+                con.executemany(
+                    "INSERT INTO idx_unique(name, key, obj) VALUES (?, ?, ?)",
+                    [(n, k, obj) for n, k in uniques],
+                )
+            except sqlite3.IntegrityError:
+                raise NonUniqueKey("a unique index row is already stored for another object") from None
+        if keys:
             con.executemany(
-                "INSERT INTO attr_index(obj, name, key, num, uniq, bynum) VALUES (?, ?, ?, ?, ?, ?)", rows
+                "INSERT INTO idx_key(name, key, obj) VALUES (?, ?, ?)", [(n, k, obj) for n, k in keys]
             )
-        except sqlite3.IntegrityError:
-            raise NonUniqueKey("a unique index row is already stored for another object") from None
+        if nums:
+            con.executemany(
+                "INSERT INTO idx_num(name, num, obj, keyed) VALUES (?, ?, ?, ?)",
+                [(n, v, obj, kd) for n, v, kd in nums],
+            )
 
     def insert(self, rec: ObjectRecord) -> None:
         row = self._row(rec)
+        rows = _table_rows(rec.index)
         with self._writing(rec.uid, True) as con:
             try:
                 cur = con.execute(
@@ -506,7 +626,7 @@ class SQLiteStorage:
                 raise DuplicateObject(f"object {rec.uid!r} already exists") from None
             obj = cur.lastrowid
             assert obj is not None
-            self._insert_index(con, [(obj, *_entry_key(e)) for e in rec.index])
+            self._write_index(con, obj, rows)
 
     def update(self, rec: ObjectRecord, *, durable: bool = True) -> None:
         row = self._row(rec)
@@ -525,18 +645,16 @@ class SQLiteStorage:
     def _rewrite_index(
         self, con: sqlite3.Connection, obj: int, old_rows: str, index: list[IndexEntry]
     ) -> None:
-        """Only the index rows that changed are rewritten (a Get clearing Fresh changes one):
-        each row lives in three b-trees, and rewriting all of them dominated an update."""
-        old = Counter(_row_key(r) for r in json.loads(old_rows))
-        new: Counter[tuple[object, ...]] = Counter(_entry_key(e) for e in index)
-        # deletes first: a row turning unique (or moving between index instances) must not
-        # collide with its own old version
-        con.executemany(
-            "DELETE FROM attr_index WHERE rowid = (SELECT rowid FROM attr_index "
-            "WHERE name = ? AND key = ? AND obj = ? AND num IS ? AND uniq IS ? LIMIT 1)",
-            [(n, k, obj, v, u) for (n, k, v, u) in (old - new).elements()],
+        """Only the table rows that changed are rewritten (a Get clearing Fresh changes one,
+        a Destroy a few); the old ones come from the objects.index_rows copy."""
+        old = _table_rows([_entry_of(r) for r in json.loads(old_rows)])
+        new = _table_rows(index)
+        self._write_index(
+            con,
+            obj,
+            (new[0] - old[0], new[1] - old[1], new[2] - old[2]),
+            (old[0] - new[0], old[1] - new[1], old[2] - new[2]),
         )
-        self._insert_index(con, [(obj, n, k, v, u) for (n, k, v, u) in (new - old).elements()])
 
     def update_attributes(
         self, uid: str, expected: bytes, attributes: bytes, index: list[IndexEntry], *, durable: bool = True
@@ -576,7 +694,7 @@ class SQLiteStorage:
             archived=bool(archived),
             attributes=attributes,
             material=material,
-            index=[IndexEntry(r[0], r[1], r[2], len(r) > 3) for r in json.loads(index_rows)] if index else [],
+            index=[_entry_of(r) for r in json.loads(index_rows)] if index else [],
         )
 
     def locate(self, q: LocateQuery) -> list[str]:
@@ -619,30 +737,31 @@ class SQLiteStorage:
         if st.holds_writer:
             self._writer.execute(f"SAVEPOINT s{level}")
             st.savepoints.add(level)
+            st.clean = level
         ok = False
         try:
             yield
             ok = True
         finally:
             seq = 0
+            had_savepoint = level in st.savepoints
             try:
-                if level in st.savepoints:
+                if had_savepoint:
                     if not ok:
                         self._writer.execute(f"ROLLBACK TO s{level}")
                     self._writer.execute(f"RELEASE s{level}")
+                    st.clean = -1
             finally:
                 st.savepoints.discard(level)
                 st.depth -= 1
-                if level == 1 and st.holds_writer:
-                    st.holds_writer = False
-                    st.savepoints.clear()
-                    try:
-                        if ok:
-                            seq = self._commit(st.durable_uids, st.durable)
-                        elif self._writer.in_transaction:
-                            self._writer.execute("ROLLBACK")
-                    finally:
-                        self._write_lock.release()
+                # the outermost scope commits; a scope open since BEGIN (no savepoint) that
+                # fails undoes the whole transaction, which nothing before it had written to
+                if (
+                    st.holds_writer
+                    and not had_savepoint
+                    and (level == 1 or (not ok and level <= st.base_depth))
+                ):
+                    seq = self._end_scope_transaction(st, commit=ok and level == 1)
             if seq and st.durable:
                 self._synced_or_owed(st, seq)
 
@@ -748,14 +867,38 @@ def _json_row(e: IndexEntry) -> list[object]:
     return [e.name, e.key, e.num, 1] if e.unique else [e.name, e.key, e.num]
 
 
-def _row_key(r: list[object]) -> tuple[object, ...]:
-    """(name, key, num, uniq) of a row of objects.index_rows, as in attr_index."""
-    return (r[0], r[1], r[2], 1 if len(r) > 3 else None)
+def _entry_of(r: list[Any]) -> IndexEntry:
+    """The IndexEntry of a row of objects.index_rows."""
+    return IndexEntry(r[0], r[1], r[2], len(r) > 3)
 
 
-def _entry_key(e: IndexEntry) -> tuple[object, ...]:
-    """(name, key, num, uniq) of an IndexEntry, as in attr_index."""
-    return (e.name, e.key, e.num, 1 if e.unique else None)
+# An object's rows as the lookup tables hold them (migration 4): idx_key (name, key),
+# idx_num (name, num, keyed), idx_unique (name, key). Sets: each distinct row once.
+_TableRows = tuple[set[tuple[str, str]], set[tuple[str, int, int]], set[tuple[str, str]]]
+
+
+def _table_rows(index: Iterable[IndexEntry]) -> _TableRows:
+    """The table rows of an object's index entries; NonUniqueKey if two of its unique entries
+    share (name, key) (the store holds one owner per unique key, even within an object)."""
+    keys: set[tuple[str, str]] = set()
+    nums: set[tuple[str, int, int]] = set()
+    uniques: set[tuple[str, str]] = set()
+    n_unique = 0
+    for e in index:
+        num = e.num
+        if num is None:
+            keys.add((e.name, e.key))
+        elif e.key == str(num):
+            nums.add((e.name, num, 0))
+        else:
+            keys.add((e.name, e.key))
+            nums.add((e.name, num, 1))
+        if e.unique:
+            uniques.add((e.name, e.key))
+            n_unique += 1
+    if n_unique != len(uniques):
+        raise NonUniqueKey("a unique index row is already stored for another object")
+    return keys, nums, uniques
 
 
 SIZE_PROBE_LIMIT = 64
@@ -770,41 +913,72 @@ def _selectivity(c: Condition) -> int:
     return 3 if (c.low is not None or c.high is not None) else 4
 
 
-def _condition_sql(c: Condition) -> tuple[str, list[object]]:
-    sub = ["name = ?"]
-    params: list[object] = [c.name]
-    if c.key is not None:
-        sub.append("key = ?")
-        params.append(c.key)
+def _lookup_sql(c: Condition) -> tuple[str, list[object]]:
+    """``SELECT obj`` of the table rows matching ``c`` (migration 4), each a search of a
+    primary key: equality by (name, key) in idx_key, and by (name, num) among the rows whose key
+    is their number when the key is a decimal integer; ranges by (name, num); a name alone in
+    both tables. A row may come out twice (both tables): callers use IN / INTERSECT. A key with
+    bounds (never asked by the engine) gives the key's objects: the caller checks the bounds
+    on the same row with _probe_sql."""
+    if c.key is None:
+        if c.low is None and c.high is None:
+            return (
+                "SELECT obj FROM idx_key WHERE name = ? UNION ALL SELECT obj FROM idx_num WHERE name = ?",
+                [c.name, c.name],
+            )
+        sub, params = _num_bounds(c)
+        return f"SELECT obj FROM idx_num WHERE name = ?{sub}", [c.name, *params]
+    number = _as_number(c.key)
+    keyed = "SELECT obj FROM idx_key WHERE name = ? AND key = ?"
+    if number is None:
+        return keyed, [c.name, c.key]
+    return (
+        f"{keyed} UNION ALL SELECT obj FROM idx_num WHERE name = ? AND num = ? AND keyed = 0",
+        [c.name, c.key, c.name, number],
+    )
+
+
+def _num_bounds(c: Condition) -> tuple[str, list[object]]:
+    sub, params = "", list[object]()
     if c.low is not None:
-        sub.append("num >= ?")
+        sub += " AND num >= ?"
         params.append(c.low)
     if c.high is not None:
-        sub.append("num <= ?")
+        sub += " AND num <= ?"
         params.append(c.high)
-    return " AND ".join(sub), params
+    return sub, params
 
 
-def _lookup_sql(c: Condition) -> tuple[str, list[object]]:
-    """``SELECT obj`` of the index rows matching ``c``, through the lookup indexes (migration 3):
-    (name, key) holds the rows whose key is not their number (bynum IS NULL), (name, num) every
-    row with a number. A key that is a decimal integer can match rows of either kind."""
-    sub, params = _condition_sql(c)
-    if c.key is None:
-        if c.low is not None or c.high is not None:
-            return f"SELECT obj FROM attr_index WHERE {sub}", params  # num bounds: (name, num)
+def _probe_sql(c: Condition) -> tuple[str, list[object]]:
+    """A condition checked on one candidate object (``objects`` of the outer query). An equality
+    is a primary-key seek (name, key, obj) / (name, num, obj); a presence or range condition
+    reads the candidate's own rows from objects.index_rows (the tables have no index on obj,
+    and a (name, num) range could hold every object). Same semantics as base.matches."""
+    number = _as_number(c.key) if c.key is not None else None
+    if c.key is not None and c.low is None and c.high is None:
+        keyed = "EXISTS (SELECT 1 FROM idx_key WHERE name = ? AND key = ? AND obj = objects.id)"
+        if number is None:
+            return keyed, [c.name, c.key]
         return (
-            "SELECT obj FROM attr_index WHERE name = ? AND bynum IS NULL UNION ALL "
-            "SELECT obj FROM attr_index WHERE name = ? AND num IS NOT NULL AND bynum = 1",
-            [c.name, c.name],
+            f"({keyed} OR EXISTS (SELECT 1 FROM idx_num WHERE name = ? AND num = ? AND keyed = 0 "
+            "AND obj = objects.id))",
+            [c.name, c.key, c.name, number],
         )
-    keyed = f"SELECT obj FROM attr_index WHERE {sub} AND bynum IS NULL"
-    number = _as_number(c.key)
-    if number is None:
-        return keyed, params
+    sub = ["own_rows.value ->> 0 = ?"]
+    params: list[object] = [c.name]
+    if c.key is not None:
+        sub.append("own_rows.value ->> 1 = ?")
+        params.append(c.key)
+    # a null num never satisfies a bound (NULL comparisons are not true)
+    if c.low is not None:
+        sub.append("own_rows.value ->> 2 >= ?")
+        params.append(c.low)
+    if c.high is not None:
+        sub.append("own_rows.value ->> 2 <= ?")
+        params.append(c.high)
     return (
-        f"{keyed} UNION ALL SELECT obj FROM attr_index WHERE {sub} AND num = ? AND bynum = 1",
-        [*params, *params, number],
+        f"EXISTS (SELECT 1 FROM json_each(objects.index_rows) AS own_rows WHERE {' AND '.join(sub)})",
+        params,
     )
 
 
@@ -822,10 +996,11 @@ def build_locate_sql(q: LocateQuery, sizes: Sequence[int] | None = None) -> tupl
     """The SQL and parameters for a LocateQuery ("" when nothing can match).
 
     The equality conditions (or else the most selective one) drive the query: ``id IN (index
-    lookups, intersected)``, rows then fetched by rowid; every other condition is an index probe
-    on (name, key, obj) / (name, num, obj) per candidate. ``sizes`` (index rows per condition,
-    in q.conditions' order, see SQLiteStorage._equality_sizes) narrows the drivers to the
-    smallest equality lookup: intersecting with a large one would read all of its rows.
+    lookups, intersected)``, rows then fetched by rowid; every other condition is checked per
+    candidate (_probe_sql: a primary-key seek, or the candidate's own rows). ``sizes`` (index
+    rows per condition, in q.conditions' order, see SQLiteStorage._equality_sizes) narrows the
+    drivers to the smallest equality lookup: intersecting with a large one would read all of
+    its rows.
     When a condition drives, the column filters are written ``+column`` so that the planner,
     which has no statistics on a fresh database, cannot prefer a low-selectivity column index
     (state, type) over the lookup.
@@ -847,9 +1022,11 @@ def build_locate_sql(q: LocateQuery, sizes: Sequence[int] | None = None) -> tupl
             subs.append(f"SELECT obj FROM ({sub})" if len(drivers) > 1 and " UNION " in sub else sub)
             params.extend(sub_params)
         where.append(f"id IN ({' INTERSECT '.join(subs)})")
+        # a key with bounds: the lookup found the key's objects; the row must satisfy both
+        probes = [c for c in drivers if c.key is not None and (c.low, c.high) != (None, None)] + probes
     for c in probes:
-        sub, sub_params = _condition_sql(c)
-        where.append(f"EXISTS (SELECT 1 FROM attr_index WHERE obj = objects.id AND {sub})")
+        sub, sub_params = _probe_sql(c)
+        where.append(sub)
         params.extend(sub_params)
     col = "+" if conditions else ""
     for column, values in (("object_type", q.object_types), ("state", q.states)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import random
 import threading
@@ -558,7 +559,9 @@ def test_locate_is_an_indexed_query(tmp_path: Path, protector: KeyProtector, que
         plan = [row[3] for row in store._reader().execute("EXPLAIN QUERY PLAN " + sql, params)]
     finally:
         store.close()
-    scans = [step for step in plan if step.startswith("SCAN")]
+    # A presence or range condition checked on a candidate reads that candidate's own rows
+    # (json_each of objects.index_rows, ~30 rows): bounded per object, not a table scan.
+    scans = [step for step in plan if step.startswith("SCAN") and not step.startswith("SCAN own_rows ")]
     assert not scans, plan
     assert any(step.startswith("SEARCH") for step in plan), plan
 
@@ -870,5 +873,190 @@ def test_migration_2_marks_the_names_of_live_objects(tmp_path: Path, protector: 
         # the upgraded row is rewritten like any other (released when the engine says so)
         s.update(record("live", index=[IndexEntry(NAME, "taken")]))
         s.insert(record("newer", index=[IndexEntry(NAME, "taken", unique=True)]))
+    finally:
+        s.close()
+
+
+def test_locate_after_updates_with_repeated_rows(store: Storage) -> None:
+    """Objects whose rows repeat (multi-instance attributes) and change by update and
+    update_attributes: Locate keeps agreeing with the reference semantics."""
+    rng = random.Random(11)
+    names = ["Name", "Object Group", "Len"]
+
+    def rows() -> list[IndexEntry]:
+        out = []
+        for _ in range(rng.randrange(5)):
+            num = rng.choice([None, rng.randrange(4)])
+            key = str(num) if num is not None and rng.random() < 0.6 else rng.choice(["a", "b", "mask"])
+            out.append(IndexEntry(rng.choice(names), key, num))
+        return out + out[: rng.randrange(3)]  # some rows twice
+
+    recs = {f"u{i}": record(f"u{i}", created=i, index=rows()) for i in range(30)}
+    for rec in recs.values():
+        store.insert(rec)
+    for _ in range(60):
+        uid = rng.choice(sorted(recs))
+        rec = recs[uid]
+        if rng.random() < 0.5:
+            rec.index = rows()
+            store.update(rec)
+        else:
+            new = rows()
+            assert store.update_attributes(uid, rec.attributes, rec.attributes + b"+", new)
+            rec.attributes += b"+"
+            rec.index = new
+        assert store.load(uid) == rec
+    for _ in range(200):
+        conds = []
+        for _ in range(1 + rng.randrange(2)):
+            c = Condition(rng.choice(names))
+            if rng.random() < 0.6:
+                c.key = rng.choice(["a", "b", "mask", "0", "1", "2"])
+            if rng.random() < 0.3:
+                c.low = rng.randrange(4)
+            if rng.random() < 0.3:
+                c.high = rng.randrange(4)
+            conds.append(c)
+        q = LocateQuery(conds)
+        expected = sorted((r for r in recs.values() if matches(r, q)), key=lambda r: -r.created)
+        assert store.locate(q) == [r.uid for r in expected]
+
+
+def test_scope_open_before_the_first_write_rolls_back_alone(store: Storage) -> None:
+    """A nested scope entered before the batch's first write (no savepoint of its own on
+    SQLite) that fails undoes its writes only; the enclosing scope goes on and commits."""
+    with store.transaction():
+        with pytest.raises(ValueError), store.transaction():
+            store.insert(record("first"))
+            raise ValueError("item fails")
+        with store.transaction():
+            store.insert(record("second"))
+        store.insert(record("third"))
+    assert sorted(store.locate(LocateQuery())) == ["second", "third"]
+
+
+def test_failed_first_write_of_a_scope_leaves_the_rest(store: Storage) -> None:
+    """A write that fails as the first of a transaction, or first after a nested scope's
+    start, is undone alone when the caller goes on."""
+    store.insert(record("a", index=[IndexEntry(NAME, "k", unique=True)]))
+    taken = [IndexEntry(NAME, "k", unique=True)]
+    with store.transaction():
+        with pytest.raises(NonUniqueKey):
+            store.insert(record("b", index=taken))  # first write of the transaction
+        store.insert(record("c"))
+        with store.transaction():
+            with pytest.raises(NonUniqueKey):
+                store.insert(record("d", index=taken))  # first write after the savepoint
+            store.insert(record("e"))
+        with pytest.raises(NonUniqueKey):
+            store.insert(record("f", index=taken))  # a write after others
+        store.insert(record("g"))
+    assert sorted(store.locate(LocateQuery())) == ["a", "c", "e", "g"]
+    with pytest.raises(NonUniqueKey), store.transaction():
+        store.insert(record("h", index=taken))
+    assert store.load("h") is None
+    store.insert(record("i"))  # the writer was given back
+
+
+def test_two_equal_unique_rows_in_one_object_refused(store: Storage) -> None:
+    with pytest.raises(NonUniqueKey):
+        store.insert(record("a", index=[IndexEntry(NAME, "k", unique=True)] * 2))
+    assert store.load("a") is None
+
+
+@needs_sqlite
+def test_migration_4_moves_the_rows_of_a_migration_3_database(
+    tmp_path: Path, protector: KeyProtector
+) -> None:
+    """A database written by migrations 1-3 (rows in attr_index): after the upgrade Locate
+    finds the same objects, Names stay unique, and updates rewrite the moved rows."""
+    import sqlite3
+
+    from profiles.store.sqlite import MIGRATIONS, SQLiteStorage
+
+    path = tmp_path / "v3.db"
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute(
+        "CREATE TABLE schema_migrations "
+        "(version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied INTEGER NOT NULL)"
+    )
+    for m in MIGRATIONS[:3]:
+        for stmt in m.statements:
+            con.execute(stmt)
+        con.execute("INSERT INTO schema_migrations VALUES (?, 'v', 0)", (m.version,))
+    asi = "Application Specific Information/Application Data"
+    recs = [
+        record(
+            "live",
+            created=1,
+            index=[
+                IndexEntry(NAME, "taken", unique=True),
+                IndexEntry("Object Group", "g"),
+                IndexEntry("Object Group", "g"),  # a multi-instance row, twice
+                IndexEntry(asi, "AB01"),
+                IndexEntry("Cryptographic Length", "256", 256),
+                IndexEntry("Cryptographic Usage Mask", "mask", 12),
+                IndexEntry("Cryptographic Usage Mask", "bit:4"),
+                IndexEntry("Initial Date", "1000", 1000),
+            ],
+        ),
+        record(
+            "gone",
+            created=2,
+            state=5,
+            index=[
+                IndexEntry(NAME, "free"),
+                IndexEntry("Object Group", "g"),
+                IndexEntry(asi, "AB02"),
+                IndexEntry("Cryptographic Length", "128", 128),
+                IndexEntry("Initial Date", "2000", 2000),
+            ],
+        ),
+    ]
+    for obj, rec in enumerate(recs, 1):
+        rows = [[e.name, e.key, e.num, 1] if e.unique else [e.name, e.key, e.num] for e in rec.index]
+        con.execute(
+            "INSERT INTO objects VALUES (?, ?, 2, 'client-a', ?, ?, 0, ?, NULL, ?)",
+            (obj, rec.uid, rec.state, rec.created, rec.attributes, json.dumps(rows)),
+        )
+        con.executemany(
+            "INSERT INTO attr_index(obj, name, key, num, uniq, bynum) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (obj, e.name, e.key, e.num, 1 if e.unique else None, 1 if e.key == str(e.num) else None)
+                for e in rec.index
+            ],
+        )
+        rec.material = None
+    con.close()
+    s = open_store(f"sqlite:///{path}", protector)
+    try:
+        for rec in recs:
+            assert s.load(rec.uid) == rec
+        queries = [
+            LocateQuery([Condition(asi, "AB01")]),
+            LocateQuery([Condition("Object Group", "g")]),
+            LocateQuery([Condition("Object Group", "g"), Condition(asi, "AB02")]),
+            LocateQuery([Condition("Cryptographic Length", "256")]),
+            LocateQuery([Condition("Cryptographic Length", low=100, high=200)]),
+            LocateQuery([Condition("Cryptographic Usage Mask", "bit:4")]),
+            LocateQuery([Condition("Cryptographic Usage Mask", low=12)]),
+            LocateQuery([Condition("Object Group", "g"), Condition("Initial Date", low=1500)]),
+            LocateQuery([Condition(NAME)]),
+            LocateQuery([Condition(NAME, "free")]),
+        ]
+        for q in queries:
+            expected = [r.uid for r in sorted(recs, key=lambda r: -r.created) if matches(r, q)]
+            assert expected and s.locate(q) == expected, q
+        with pytest.raises(NonUniqueKey):
+            s.insert(record("new", index=[IndexEntry(NAME, "taken", unique=True)]))
+        s.insert(record("new", index=[IndexEntry(NAME, "free", unique=True)]))
+        # the moved rows are rewritten like any other: the Name released, taken by another
+        s.update(record("live", index=[IndexEntry(NAME, "taken"), IndexEntry("Object Group", "g")]))
+        s.insert(record("newer", index=[IndexEntry(NAME, "taken", unique=True)]))
+        assert s.locate(LocateQuery([Condition(asi, "AB01")])) == []
+        assert set(s.locate(LocateQuery([Condition("Object Group", "g")]))) == {"gone", "live"}
+        assert isinstance(s, SQLiteStorage)
+        tables = {n for (n,) in s._reader().execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "attr_index" not in tables and {"idx_key", "idx_num", "idx_unique"} <= tables
     finally:
         s.close()
