@@ -40,6 +40,7 @@ __all__ = [
     "decode_declared",
     "encode",
     "encode_declared",
+    "encode_structure",
 ]
 
 MAX_DEPTH: Final = 32
@@ -418,6 +419,16 @@ def encode(item: Item, *, max_depth: int = MAX_DEPTH) -> bytes:
     except struct.error as exc:  # a fixed-size value out of range or not an integer
         raise ValueError(f"value out of range for its item type: {exc}") from None
     return b"".join(parts)
+
+
+def encode_structure(tag: int, children: Sequence[bytes]) -> bytes:
+    """A Structure ``tag`` whose children are given already encoded (each one :func:`encode`'s
+    output): the bytes ``encode`` gives for the Structure of the decoded children, without
+    re-encoding them (a caller that keeps encoded pieces, e.g. per stored attribute)."""
+    if not isinstance(tag, int) or tag >> 16 not in _TAG_PREFIXES:
+        raise ValueError(f"tag {tag!r} is not a 3-byte KMIP tag starting 0x42 or 0x54")
+    body = b"".join(children)
+    return _HEADER.pack(tag << 8 | ItemType.STRUCTURE, len(body)) + body
 
 
 _FIXED_PACK: Final = {m: p for m in ItemType if (p := _FAST.fixed_pack[m]) is not None}

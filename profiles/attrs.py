@@ -39,7 +39,7 @@ from agent.spec import (
     tag_by_name,
     tag_def,
 )
-from agent.ttlv import Item, decode, encode
+from agent.ttlv import MAX_DEPTH, Item, decode, encode, encode_structure
 from profiles.store.base import Condition, IndexEntry
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "index_rows",
     "is_custom",
     "locate_conditions",
+    "make_attr",
     "rule_for",
     "short_unique_identifier",
 ]
@@ -226,6 +227,17 @@ class Attr:
     index: int = 0
 
 
+_new = object.__new__
+
+
+def make_attr(name: str, value: Item, index: int) -> Attr:
+    """``Attr(name, value, index)`` without the frozen dataclass's ``__init__`` (a third of
+    the cost; thousands per request: every decoded blob, every attribute set)."""
+    a: Attr = _new(Attr)
+    a.__dict__.update(name=name, value=value, index=index)
+    return a
+
+
 # --------------------------------------------------------------------------------------------
 # Conversion to and from the model's Attribute (agent.model: the one 1.x/2.x converter)
 # --------------------------------------------------------------------------------------------
@@ -339,8 +351,12 @@ class AttrSet:
         return sorted((a for a in self.items if a.name == name), key=lambda a: a.index)
 
     def get(self, name: str) -> Attr | None:
-        found = self.all(name)
-        return found[0] if found else None
+        """The lowest-index instance (the first of equal indexes), or None."""
+        best: Attr | None = None
+        for a in self.items:
+            if a.name == name and (best is None or a.index < best.index):
+                best = a
+        return best
 
     def value(self, name: str) -> object | None:
         """The Python value of the lowest-index instance, or None."""
@@ -358,19 +374,23 @@ class AttrSet:
 
     def set(self, name: str, value: Item) -> Attr:
         """Replace every instance of ``name`` with one instance of index 0."""
-        attr = Attr(name, value, 0)
-        for i, a in enumerate(self.items):
+        attr = make_attr(name, value, 0)
+        items = self.items
+        for i, a in enumerate(items):
             if a.name == name:
-                self.items[i] = attr
-                self.items = [x for j, x in enumerate(self.items) if x.name != name or j == i]
+                items[i] = attr
+                for j in range(i + 1, len(items)):
+                    if items[j].name == name:  # later instances go
+                        self.items = [x for k, x in enumerate(items) if x.name != name or k == i]
+                        break
                 return attr
-        self.items.append(attr)
+        items.append(attr)
         return attr
 
     def add(self, name: str, value: Item) -> Attr:
         """A new instance with the next free index (indexes are never renumbered, SPEC-1.4 §2.1.1)."""
         existing = [a.index for a in self.items if a.name == name]
-        attr = Attr(name, value, (max(existing) + 1) if existing else 0)
+        attr = make_attr(name, value, (max(existing) + 1) if existing else 0)
         self.items.append(attr)
         return attr
 
@@ -392,19 +412,7 @@ class AttrSet:
 
     # storage: Attributes{ Attribute{Attribute Name, Attribute Index, <value item>} ... }
     def to_bytes(self) -> bytes:
-        children = tuple(
-            Item(
-                Tag.ATTRIBUTE,
-                ItemType.STRUCTURE,
-                (
-                    Item(Tag.ATTRIBUTE_NAME, ItemType.TEXT_STRING, a.name),
-                    Item(Tag.ATTRIBUTE_INDEX, ItemType.INTEGER, a.index),
-                    a.value,
-                ),
-            )
-            for a in self.items
-        )
-        data = encode(Item(_STORE_TAG, ItemType.STRUCTURE, children))
+        data = encode_structure(_STORE_TAG, [_attribute_bytes(a) for a in self.items])
         # The blob just written is the one the next open of this object reads (a Get after its
         # Create, after a Get cleared Fresh): keep its attributes as decoding would give them
         # (tests/unit/test_engine_helpers.py checks every cached entry against a fresh decode,
@@ -424,10 +432,48 @@ class AttrSet:
         return cls(list(decoded))
 
 
+# Encoded Attribute{Attribute Name, Attribute Index, value} per (name, index, value): most of
+# what a Create or a save writes is the same from object to object (Object Type, algorithm,
+# length, mask, Lease Time, Fresh, Sensitive, ..., dates within one second). Bounded (emptied
+# when full), small values only; not secret (the blob holds no key material).
+_ENCODED: dict[tuple[str, int, Item, type], bytes] = {}
+_ENCODED_MAX = 4096
+_ENCODED_LARGEST = 256  # bytes of one encoded attribute kept
+
+
+def _attribute_bytes(a: Attr) -> bytes:
+    value = a.value
+    # True and 1 are equal keys, not equal encodings: the value's type is part of the key
+    lookup = (a.name, a.index, value, type(value.value))
+    key: tuple[str, int, Item, type] | None = lookup
+    try:
+        data = _ENCODED.get(lookup)
+    except TypeError:  # an unhashable value (a list for a Structure's children): not cached
+        key, data = None, None
+    if data is None:
+        data = encode(
+            Item(
+                Tag.ATTRIBUTE,
+                ItemType.STRUCTURE,
+                (
+                    Item(Tag.ATTRIBUTE_NAME, ItemType.TEXT_STRING, a.name),
+                    Item(Tag.ATTRIBUTE_INDEX, ItemType.INTEGER, a.index),
+                    value,
+                ),
+            ),
+            max_depth=MAX_DEPTH - 1,  # as deep as inside the Attributes structure
+        )
+        if key is not None and len(data) <= _ENCODED_LARGEST:
+            if len(_ENCODED) >= _ENCODED_MAX:
+                _ENCODED.clear()
+            _ENCODED[key] = data
+    return data
+
+
 def decode_attributes(data: bytes) -> tuple[Attr, ...]:
     """The attributes of a stored blob, decoded (no cache)."""
     return tuple(
-        Attr(str(name.value), value, int(index.value))
+        make_attr(str(name.value), value, int(index.value))
         for name, index, value in (a.value for a in decode(data).value)
     )
 
@@ -513,25 +559,51 @@ def index_rows(attrs: Iterable[Attr]) -> list[IndexEntry]:
     attrs = list(attrs)
     released = any(a.name == "State" and a.value.value in _RELEASED_STATES for a in attrs)
     rows: list[IndexEntry] = []
+    append = rows.append
     for a in attrs:
         v = a.value
-        if a.name in _MASK_ATTRIBUTES and v.type == ItemType.INTEGER:
-            rows.append(IndexEntry(a.name, "mask", int(v.value)))
-            mask = int(v.value)
-            bit = 1
-            while bit <= mask:
-                if mask & bit:
-                    rows.append(IndexEntry(a.name, f"bit:{bit:x}"))
-                bit <<= 1
-            continue
-        rows.append(IndexEntry(a.name, canonical(v), _num(v)))
-        if v.type == ItemType.STRUCTURE:
-            for c in v.value:
-                if c.type != ItemType.STRUCTURE:
-                    name = _field_name(a.name, c)
-                    unique = name == _UNIQUE_ROW and not released
-                    rows.append(IndexEntry(name, canonical(c), _num(c), unique))
+        key = (a.name, v, type(v.value))
+        try:
+            spec = _ROWS.get(key)
+        except TypeError:  # an unhashable value (a list for a Structure's children): not cached
+            spec = _attribute_rows(a.name, v)
+        else:
+            if spec is None:
+                spec = _attribute_rows(a.name, v)
+                if sum(len(r[1]) for r in spec) <= _ROWS_LARGEST:  # small values only
+                    if len(_ROWS) >= _ROWS_MAX:
+                        _ROWS.clear()
+                    _ROWS[key] = spec
+        for name, text, num, unique in spec:
+            append(IndexEntry(name, text, num, unique and not released))
     return rows
+
+
+# Index rows per (name, value): like the encoded attributes (_ENCODED), most attributes of a new
+# object are the same as the previous object's. Bounded (emptied when full).
+_RowSpec = tuple[tuple[str, str, int | None, bool], ...]  # unique: a Name Value row
+_ROWS: dict[tuple[str, Item, type], _RowSpec] = {}
+_ROWS_MAX = 4096
+_ROWS_LARGEST = 512  # characters of index keys per cached attribute
+
+
+def _attribute_rows(name: str, v: Item) -> _RowSpec:
+    if name in _MASK_ATTRIBUTES and v.type == ItemType.INTEGER:
+        mask = int(v.value)
+        rows: list[tuple[str, str, int | None, bool]] = [(name, "mask", mask, False)]
+        bit = 1
+        while bit <= mask:
+            if mask & bit:
+                rows.append((name, f"bit:{bit:x}", None, False))
+            bit <<= 1
+        return tuple(rows)
+    rows = [(name, canonical(v), _num(v), False)]
+    if v.type == ItemType.STRUCTURE:
+        for c in v.value:
+            if c.type != ItemType.STRUCTURE:
+                field = _field_name(name, c)
+                rows.append((field, canonical(c), _num(c), field == _UNIQUE_ROW))
+    return tuple(rows)
 
 
 def locate_conditions(name: str, values: Sequence[Item]) -> list[Condition]:

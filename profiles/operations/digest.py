@@ -45,6 +45,16 @@ def digest_of(object_type: int, obj: Item) -> Item | None:
     """The Digest attribute of an object's value: SHA-256 over the key material (its bytes, or
     its TTLV encoding for transparent structures), the opaque data or the certificate
     (SPEC-1.4 §3.17)."""
+    return _digest(object_type, obj, hashed=True)
+
+
+def stored_digest_of(object_type: int, obj: Item) -> Item | None:
+    """``without_value(digest_of(object_type, obj))``, without hashing the value only to drop
+    the hash (a new object's stored Digest)."""
+    return _digest(object_type, obj, hashed=False)
+
+
+def _digest(object_type: int, obj: Item, *, hashed: bool) -> Item | None:
     data: bytes | None = None
     kft: int | None = None
     block = _child(obj, Tag.KEY_BLOCK)
@@ -54,7 +64,10 @@ def digest_of(object_type: int, obj: Item) -> Item | None:
         kv = _child(block, Tag.KEY_VALUE)
         mat = kv if kv is None or kv.type == ItemType.BYTE_STRING else _child(kv, Tag.KEY_MATERIAL)
         if mat is not None:
-            data = bytes(mat.value) if mat.type == ItemType.BYTE_STRING else encode(mat)
+            if not hashed:
+                data = b""  # present; its hash is not wanted
+            else:
+                data = bytes(mat.value) if mat.type == ItemType.BYTE_STRING else encode(mat)
     elif object_type == ObjectType.OPAQUE_OBJECT:
         v = _child(obj, Tag.OPAQUE_DATA_VALUE)
         data = None if v is None else bytes(v.value)
@@ -64,10 +77,9 @@ def digest_of(object_type: int, obj: Item) -> Item | None:
         kft = KeyFormatType.RAW  # the DER value as given (TC-CERTATTR-1-14 shows Raw)
     if data is None:
         return None
-    fields = [
-        Item(Tag.HASHING_ALGORITHM, ItemType.ENUMERATION, int(HashingAlgorithm.SHA_256)),
-        Item(Tag.DIGEST_VALUE, ItemType.BYTE_STRING, hashlib.sha256(data).digest()),
-    ]
+    fields = [Item(Tag.HASHING_ALGORITHM, ItemType.ENUMERATION, int(HashingAlgorithm.SHA_256))]
+    if hashed:
+        fields.append(Item(Tag.DIGEST_VALUE, ItemType.BYTE_STRING, hashlib.sha256(data).digest()))
     if kft is not None:
         fields.append(Item(Tag.KEY_FORMAT_TYPE, ItemType.ENUMERATION, int(kft)))
     return Item(Tag.DIGEST, ItemType.STRUCTURE, tuple(fields))

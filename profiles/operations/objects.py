@@ -23,7 +23,7 @@ from agent.spec import (
     Tag,
 )
 from agent.ttlv import Item, encode
-from profiles.attrs import Attr, AttrSet, canonical, index_rows, rule_for
+from profiles.attrs import Attr, AttrSet, canonical, index_rows, make_attr, rule_for, short_unique_identifier
 from profiles.operations.base import (
     Context,
     ManagedObject,
@@ -37,7 +37,7 @@ from profiles.operations.base import (
     struct,
     text,
 )
-from profiles.operations.digest import digest_of, without_value
+from profiles.operations.digest import stored_digest_of
 from profiles.store.base import Condition, LocateQuery, ObjectRecord
 
 R = ResultReason
@@ -291,63 +291,101 @@ def server_attributes(
     given = {a.name for a in client}
     for a in client:
         attrs.add(a.name, a.value)
+    items = attrs.items
+    present = set(given)
+
+    def put(name: str, value: Item) -> None:
+        # AttrSet.set: an attribute not present yet is appended (most of them here)
+        nonlocal items
+        if name in present:
+            attrs.set(name, value)
+            items = attrs.items
+        else:
+            items.append(make_attr(name, value, 0))
+            present.add(name)
+
     now = ctx.now
-    attrs.set("Unique Identifier", text(Tag.UNIQUE_IDENTIFIER, uid))
-    attrs.set("Object Type", enum(Tag.OBJECT_TYPE, object_type))
+    put("Unique Identifier", text(Tag.UNIQUE_IDENTIFIER, uid))
+    put("Object Type", _constant(Tag.OBJECT_TYPE, ItemType.ENUMERATION, int(object_type)))
     block = key_block(obj) if object_type != OT.TEMPLATE else None
     if block is not None:
         alg = one(block, Tag.CRYPTOGRAPHIC_ALGORITHM)
         length = one(block, Tag.CRYPTOGRAPHIC_LENGTH)
         if alg is not None:
-            attrs.set("Cryptographic Algorithm", enum(Tag.CRYPTOGRAPHIC_ALGORITHM, int(alg.value)))
+            put("Cryptographic Algorithm", enum(Tag.CRYPTOGRAPHIC_ALGORITHM, int(alg.value)))
         if length is not None:
-            attrs.set("Cryptographic Length", integer(Tag.CRYPTOGRAPHIC_LENGTH, int(length.value)))
+            put("Cryptographic Length", integer(Tag.CRYPTOGRAPHIC_LENGTH, int(length.value)))
         fmt = one(block, Tag.KEY_FORMAT_TYPE)
         if fmt is not None:
-            attrs.set("Key Format Type", enum(Tag.KEY_FORMAT_TYPE, int(fmt.value)))
+            put("Key Format Type", enum(Tag.KEY_FORMAT_TYPE, int(fmt.value)))
         if not generated:
             # SPEC-1.4 §3.41: set by the server on Register; False for a metadata-only object
             # whose Key Block carries no Key Value (TC-MDO-1-14)
-            present = one(block, Tag.KEY_VALUE) is not None
-            attrs.set("Key Value Present", boolean(Tag.KEY_VALUE_PRESENT, present))
+            present_value = one(block, Tag.KEY_VALUE) is not None
+            put("Key Value Present", boolean(Tag.KEY_VALUE_PRESENT, present_value))
     if object_type == OT.CERTIFICATE and obj is not None:
         certificate_attributes(attrs, obj)
+        items = attrs.items  # certificate_attributes sets through the AttrSet
+        present = {a.name for a in items}
     if obj is not None and object_type != OT.TEMPLATE:
-        d = digest_of(object_type, obj)
+        d = stored_digest_of(object_type, obj)
         if d is not None:
             # kept without its Digest Value, derived again when reported (digest.py)
-            attrs.add("Digest", without_value(d))
-    attrs.set("Initial Date", date(Tag.INITIAL_DATE, now))
-    attrs.set("Last Change Date", date(Tag.LAST_CHANGE_DATE, now))
+            attrs.add("Digest", d)
+            present.add("Digest")
+    put("Initial Date", date(Tag.INITIAL_DATE, now))
+    put("Last Change Date", date(Tag.LAST_CHANGE_DATE, now))
     if "Original Creation Date" not in given:
-        attrs.set("Original Creation Date", date(Tag.ORIGINAL_CREATION_DATE, now))
+        put("Original Creation Date", date(Tag.ORIGINAL_CREATION_DATE, now))
     if object_type in CRYPTO_OBJECTS:
-        attrs.set("Lease Time", Item(Tag.LEASE_TIME, ItemType.INTERVAL, ctx.config.lease_time))
+        put("Lease Time", _constant(Tag.LEASE_TIME, ItemType.INTERVAL, ctx.config.lease_time))
     if object_type != OT.TEMPLATE and "Fresh" not in given:
-        attrs.set("Fresh", boolean(Tag.FRESH, True))
+        put("Fresh", _TRUE_FRESH)
     if generated:
-        attrs.set(
-            "Random Number Generator",
-            struct(Tag.RANDOM_NUMBER_GENERATOR, (enum(Tag.RNG_ALGORITHM, ctx.config.rng_algorithm),)),
-        )
+        put("Random Number Generator", _rng(ctx.config.rng_algorithm))
     if object_type in CRYPTO_OBJECTS:
         sensitive = bool(attrs.value("Sensitive")) if "Sensitive" in given else False
         extractable = bool(attrs.value("Extractable")) if "Extractable" in given else True
-        attrs.set("Sensitive", boolean(Tag.SENSITIVE, sensitive))
-        attrs.set("Always Sensitive", boolean(Tag.ALWAYS_SENSITIVE, sensitive))
-        attrs.set("Extractable", boolean(Tag.EXTRACTABLE, extractable))
-        attrs.set("Never Extractable", boolean(Tag.NEVER_EXTRACTABLE, not extractable))
+        put("Sensitive", _BOOLEANS[Tag.SENSITIVE, sensitive])
+        put("Always Sensitive", _BOOLEANS[Tag.ALWAYS_SENSITIVE, sensitive])
+        put("Extractable", _BOOLEANS[Tag.EXTRACTABLE, extractable])
+        put("Never Extractable", _BOOLEANS[Tag.NEVER_EXTRACTABLE, not extractable])
     if object_type != OT.TEMPLATE:
-        attrs.set("Short Unique Identifier", _short_uid(uid))
-        attrs.set(
-            "Protection Storage Mask", integer(Tag.PROTECTION_STORAGE_MASK, ProtectionStorageMask.SOFTWARE)
-        )
+        put("Short Unique Identifier", _short_uid(uid))
+        put("Protection Storage Mask", _SOFTWARE_ONLY)
     return attrs
 
 
-def _short_uid(uid: str) -> Item:
-    from profiles.attrs import short_unique_identifier
+# Server-set values that are the same for every new object (Items are immutable)
+_TRUE_FRESH = boolean(Tag.FRESH, True)
+_SOFTWARE_ONLY = integer(Tag.PROTECTION_STORAGE_MASK, ProtectionStorageMask.SOFTWARE)
+_BOOLEANS: dict[tuple[int, bool], Item] = {
+    (tag, flag): boolean(tag, flag)
+    for tag in (Tag.SENSITIVE, Tag.ALWAYS_SENSITIVE, Tag.EXTRACTABLE, Tag.NEVER_EXTRACTABLE)
+    for flag in (False, True)
+}
+_CONSTANTS: dict[tuple[int, int, object, type], Item] = {}
 
+
+def _constant(tag: int, item_type: ItemType, value: int) -> Item:
+    """``Item(tag, item_type, value)`` for values from the engine's configuration or a checked
+    Object Type (a few, never a peer's choice)."""
+    key = (tag, item_type, value, type(value))
+    item = _CONSTANTS.get(key)
+    if item is None:
+        item = _CONSTANTS[key] = Item(tag, item_type, value)
+    return item
+
+
+def _rng(algorithm: int) -> Item:
+    key = (Tag.RANDOM_NUMBER_GENERATOR, ItemType.STRUCTURE, algorithm, type(algorithm))
+    item = _CONSTANTS.get(key)
+    if item is None:
+        item = _CONSTANTS[key] = struct(Tag.RANDOM_NUMBER_GENERATOR, (enum(Tag.RNG_ALGORITHM, algorithm),))
+    return item
+
+
+def _short_uid(uid: str) -> Item:
     return Item(Tag.SHORT_UNIQUE_IDENTIFIER, ItemType.BYTE_STRING, short_unique_identifier(uid))
 
 
