@@ -219,7 +219,7 @@ class Engine:
 
     def _process(self, msg: Item, identity: str) -> tuple[Item, RequestLog]:
         try:
-            header, items, version = self._parse_message(msg)
+            header, items, version, requested = self._parse_message(msg)
         except _MessageError as exc:
             response = self._error_message(exc.version, exc.reason, exc.message)
             reason = enum_value_name(ResultReason, reason_for_version(exc.reason, exc.version), xml=False)
@@ -227,7 +227,7 @@ class Engine:
                 identity, str(exc.version), (ItemLog("?", (), "Operation Failed", reason),), 0.0
             )
         ctx = Context(self.services, version, identity, self._now())
-        ctx.request_version = _requested_version(msg)
+        ctx.request_version = requested  # = _requested_version(msg)
         correlation = _opt_text(header, Tag.CLIENT_CORRELATION_VALUE)
 
         option = _opt_int(header, Tag.BATCH_ERROR_CONTINUATION_OPTION) or BECO.STOP
@@ -291,7 +291,8 @@ class Engine:
         )
         return response, entry
 
-    def _parse_message(self, msg: Item) -> tuple[Item, list[Item], Version]:
+    def _parse_message(self, msg: Item) -> tuple[Item, list[Item], Version, Version]:
+        """(header, batch items, the version to answer in, the version the request names)."""
         if msg.tag != Tag.REQUEST_MESSAGE or msg.type != ItemType.STRUCTURE:
             raise _MessageError(_find_version(msg), R.INVALID_MESSAGE, "not a request message")
         try:
@@ -308,9 +309,13 @@ class Engine:
             # SPEC-1.4 §11.1 Table 327: protocol major version mismatch
             fallback = V2_1 if int(major.value) > 2 else V1_0
             raise _MessageError(fallback, R.INVALID_MESSAGE, "protocol version not supported")
+        seen: set[int] = set()
+        for c in header.value:
+            if c.tag in _HEADER_SINGLE:
+                if c.tag in seen:
+                    raise _MessageError(version, R.INVALID_MESSAGE, "malformed header")
+                seen.add(c.tag)
         try:
-            for tag in _HEADER_SINGLE:
-                one(header, tag)
             count = one(header, Tag.BATCH_COUNT, kind=ItemType.INTEGER)
         except KmipError:
             raise _MessageError(version, R.INVALID_MESSAGE, "malformed header") from None
@@ -321,7 +326,7 @@ class Engine:
             raise _MessageError(version, R.INVALID_MESSAGE, "too many batch items")
         if any(bi.type != ItemType.STRUCTURE for bi in items):
             raise _MessageError(version, R.INVALID_MESSAGE, "malformed batch item")
-        return header, items, version
+        return header, items, version, Version(int(major.value), int(minor.value))
 
     # ---------------------------------------------------------------- batch level
     def _run(self, ctx: Context, items: Sequence[Item], *, stop: bool) -> list[_Result]:
@@ -477,15 +482,17 @@ def _name_taken_reason(ctx: Context) -> ResultReason:
     return R.ILLEGAL_OPERATION if ctx.operation in _ATTRIBUTE_WRITERS else R.INVALID_FIELD
 
 
-_HEADER_SINGLE = (
-    Tag.MAXIMUM_RESPONSE_SIZE,
-    Tag.ASYNCHRONOUS_INDICATOR,
-    Tag.AUTHENTICATION,
-    Tag.BATCH_ERROR_CONTINUATION_OPTION,
-    Tag.BATCH_ORDER_OPTION,
-    Tag.TIME_STAMP,
-    Tag.CLIENT_CORRELATION_VALUE,
-    Tag.SERVER_CORRELATION_VALUE,
+_HEADER_SINGLE = frozenset(  # at most once in a Request Header
+    {
+        Tag.MAXIMUM_RESPONSE_SIZE,
+        Tag.ASYNCHRONOUS_INDICATOR,
+        Tag.AUTHENTICATION,
+        Tag.BATCH_ERROR_CONTINUATION_OPTION,
+        Tag.BATCH_ORDER_OPTION,
+        Tag.TIME_STAMP,
+        Tag.CLIENT_CORRELATION_VALUE,
+        Tag.SERVER_CORRELATION_VALUE,
+    }
 )
 
 
@@ -498,19 +505,6 @@ def _answer_version(major: int, minor: int) -> Version | None:
     if not same_major or minor < 0:
         return None
     return max(same_major)  # a newer minor: answer in our newest minor of that major
-
-
-def _requested_version(msg: Item) -> Version | None:
-    try:
-        header = one(msg, Tag.REQUEST_HEADER)
-        pv = one(header, Tag.PROTOCOL_VERSION)
-        major = one(pv, Tag.PROTOCOL_VERSION_MAJOR)
-        minor = one(pv, Tag.PROTOCOL_VERSION_MINOR)
-    except KmipError:
-        return None
-    if major is None or minor is None:
-        return None
-    return Version(int(major.value), int(minor.value))
 
 
 def _version_item(version: Version) -> Item:

@@ -105,14 +105,17 @@ def children(item: Item | None, tag: int) -> list[Item]:
 
 def one(item: Item | None, tag: int, *, kind: ItemType | None = None) -> Item | None:
     """The single child ``tag`` of ``item``; a repeated field is Invalid Message (SPEC-1.4 §11.1)."""
-    found = children(item, tag)
-    if not found:
+    if item is None or item.type != ItemType.STRUCTURE:
         return None
-    if len(found) > 1:
-        raise fail(R.INVALID_MESSAGE, "field repeated")
-    if kind is not None and found[0].type != kind:
+    found: Item | None = None
+    for c in item.value:
+        if c.tag == tag:
+            if found is not None:
+                raise fail(R.INVALID_MESSAGE, "field repeated")
+            found = c
+    if found is not None and kind is not None and found.type != kind:
         raise fail(R.INVALID_MESSAGE, "field has the wrong item type")
-    return found[0]
+    return found
 
 
 def text(tag: int, value: str) -> Item:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from agent.model import GetRequest, GetResponse
-from agent.spec import ItemType, KeyFormatType, ObjectType, Operation, ResultReason, Tag
+from agent.spec import ItemType, KeyFormatType, ObjectType, Operation, ResultReason, Tag, Version
 from agent.ttlv import Item
 from profiles.attrs import Attr, index_rows, replaced_value
-from profiles.operations.base import Context, Handler, boolean, enum, fail, one, struct
+from profiles.operations.base import Context, Handler, boolean, enum, fail, one, struct, text
 from profiles.operations.objects import KEY_OBJECTS, key_block
 
 R = ResultReason
@@ -115,13 +115,59 @@ def get(ctx: Context, payload: Item) -> list[Item]:
     if mo.attrs.value("Fresh") is True and not _patch_fresh(ctx, mo.uid, mo.rec.attributes):
         mo.attrs.set("Fresh", _FALSE)
         ctx.save(mo, changed=False, durable=False)
-    return ctx.encode(
+    return _response(ctx, mo.object_type, mo.uid, out)
+
+
+def _response(ctx: Context, object_type: int, uid: str, obj: Item) -> list[Item]:
+    """The Get Response Payload's children: agent.model's GetResponse of the object read with
+    the model in the answer's version. For an object of a shape (tags, item types, values but
+    its Byte Strings') whose model round trip was seen to give the response built directly,
+    that response without the round trip: the model's answer depends on nothing else."""
+    shape = _shape(obj)
+    key = None if shape is None else (ctx.version, object_type, shape)
+    if key is not None and _SAME.get(key):
+        return [_object_type(object_type), text(Tag.UNIQUE_IDENTIFIER, uid), obj]
+    out = ctx.encode(
         GetResponse(
-            object_type=ObjectType(mo.object_type),
-            unique_identifier=mo.uid,
-            managed_object=ctx.decode_object(out),
+            object_type=ObjectType(object_type),
+            unique_identifier=uid,
+            managed_object=ctx.decode_object(obj),
         )
     )
+    if key is not None:
+        if len(_SAME) >= _SAME_MAX:
+            _SAME.clear()
+        _SAME[key] = out == [_object_type(object_type), text(Tag.UNIQUE_IDENTIFIER, uid), obj]
+    return out
+
+
+# (version, Object Type, shape) -> whether the model's response is the object as stored
+_SAME: dict[tuple[Version, int, tuple[object, ...]], bool] = {}
+_SAME_MAX = 256
+_SHAPED = {ItemType.ENUMERATION, ItemType.INTEGER, ItemType.BOOLEAN}
+
+
+def _shape(item: Item) -> tuple[object, ...] | None:
+    """Tag, item type and value of every item but the Byte Strings' (key material is never
+    kept in a cache key), for objects of Structures, Byte Strings and small numbers only
+    (Enumeration, Integer, Boolean); None for any other object (no fast path)."""
+    if item.type == ItemType.STRUCTURE:
+        parts: list[object] = [item.tag]
+        for c in item.value:
+            sub = _shape(c)
+            if sub is None:
+                return None
+            parts.append(sub)
+        return tuple(parts)
+    if item.type == ItemType.BYTE_STRING:
+        return (item.tag, ItemType.BYTE_STRING)
+    if item.type in _SHAPED:
+        return (item.tag, item.type, item.value, type(item.value))
+    return None
+
+
+def _object_type(value: int) -> Item:
+    return enum(Tag.OBJECT_TYPE, value)
 
 
 HANDLERS: dict[Operation, Handler] = {Operation.GET: get}
