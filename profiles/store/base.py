@@ -79,6 +79,15 @@ class ObjectRecord:
 
 
 @dataclass
+class Owed:
+    """What a ``owed_durability()`` scope leaves to its caller: the last write unit (a store
+    sequence number) that must be on disk before anything the scope did is acknowledged;
+    0 when nothing is owed."""
+
+    seq: int = 0
+
+
+@dataclass
 class Condition:
     """One Locate condition on the index rows of an attribute name."""
 

@@ -9,6 +9,7 @@ exercise the same wrap/unwrap path.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from profiles.store.base import (
     LocateQuery,
     NonUniqueKey,
     ObjectRecord,
+    Owed,
     StoreError,
     UnknownObject,
     copy_record,
@@ -122,6 +124,14 @@ class MemoryStorage:
 
     def durability_scope(self) -> AbstractContextManager[None]:
         return contextlib.nullcontext()  # every write is done when it returns
+
+    def owed_durability(self) -> AbstractContextManager[Owed]:
+        return contextlib.nullcontext(Owed())  # nothing is ever owed: no disk
+
+    def durable_future(self, seq: int) -> concurrent.futures.Future[None]:
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        future.set_result(None)
+        return future
 
     def close(self) -> None:
         with self._lock:

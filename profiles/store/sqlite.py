@@ -44,6 +44,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import fcntl
 import json
@@ -65,6 +66,7 @@ from profiles.store.base import (
     LocateQuery,
     NonUniqueKey,
     ObjectRecord,
+    Owed,
     StoreError,
     UnknownObject,
 )
@@ -199,7 +201,8 @@ class _ThreadState:
     clean: int = -1
     durable_uids: list[str] = field(default_factory=list)  # durable writes of the open scope
     durable: bool = False  # the open scope made a write that must be synced before it returns
-    deferring: int = 0  # nesting of durability_scope()
+    deferring: int = 0  # nesting of durability_scope() and owed_durability()
+    handing_over: int = 0  # nesting of owed_durability(): owed units go to its caller
     owed: int = 0  # highest durable unit committed inside durability_scope(), not yet waited for
 
 
@@ -238,6 +241,10 @@ class SQLiteStorage:
         self._syncing = False
         self._broken = False  # an fsync failed: nothing written since can be promised durable
         self._pending: dict[str, int] = {}
+        # owed_durability() callers waiting off-thread: (sequence, future), resolved by the
+        # syncer thread (started on first use) once a group fsync covers the sequence.
+        self._durable_waiters: list[tuple[int, concurrent.futures.Future[None]]] = []
+        self._syncer: threading.Thread | None = None
         self._wal_path = Path(f"{path}-wal")
         self._wal_fd: int | None = None
         _create_owner_only(path)
@@ -462,7 +469,12 @@ class SQLiteStorage:
                 cv.wait()
             committed = seq <= self._seq  # else that COMMIT failed: the row read is an older one
         if committed:
-            self._wait_synced(seq)
+            st = self._state()
+            if st.handing_over:
+                # owed_durability(): the response that reveals the object waits, not the thread
+                st.owed = max(st.owed, seq)
+            else:
+                self._wait_synced(seq)
 
     @contextmanager
     def _writing(self, uid: str, durable: bool) -> Iterator[sqlite3.Connection]:
@@ -783,12 +795,91 @@ class SQLiteStorage:
                 seq, st.owed = st.owed, 0
                 self._wait_synced(seq)
 
+    # -- durability handed over (profiles.server.DeferredDurability) -------------------------
+
+    @contextmanager
+    def owed_durability(self) -> Iterator[Owed]:
+        """Like durability_scope(), but nothing waits for the disk at its end: ``owed.seq``
+        is then the last write unit the scope's writes (and the pending objects its reads
+        returned, see _read_barrier) depend on, for ``durable_future``. The event loop runs
+        the engine in this scope and awaits the future before it sends the response, so an
+        acknowledged write is as durable as with durability_scope(). Nested inside another
+        deferring scope, it leaves what is owed to that scope."""
+        st = self._state()
+        owed = Owed()
+        outermost = st.deferring == 0
+        st.deferring += 1
+        st.handing_over += 1
+        try:
+            yield owed
+        finally:
+            st.deferring -= 1
+            st.handing_over -= 1
+            if outermost:
+                owed.seq, st.owed = st.owed, 0
+
+    def durable_future(self, seq: int) -> concurrent.futures.Future[None]:
+        """A future resolved once write unit ``seq`` is on disk (StoreError if it cannot be:
+        an fsync failed, or the store closed first). The fsync runs on the syncer thread; as
+        in _wait_synced, one fsync covers every unit committed before it starts."""
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        with self._sync_cv:
+            if self._broken:
+                future.set_exception(StoreError("fsync failed; the write may not be durable"))
+            elif self._synced >= seq:
+                future.set_result(None)
+            elif self._closed:
+                future.set_exception(StoreError("store closed before the write was synced"))
+            else:
+                self._durable_waiters.append((seq, future))
+                if self._syncer is None:
+                    self._syncer = threading.Thread(
+                        target=self._sync_loop, name="keyshelf-fsync", daemon=True
+                    )
+                    self._syncer.start()
+                self._sync_cv.notify_all()
+        return future
+
+    def _sync_loop(self) -> None:
+        """The syncer thread: fsync for the waiting futures, resolve them, repeat; exits once
+        the store is closed and nothing waits. Futures are resolved outside the lock (their
+        callbacks hand them to an event loop)."""
+        cv = self._sync_cv
+        while True:
+            with cv:
+                while not self._durable_waiters and not self._closed:
+                    cv.wait()
+                if not self._durable_waiters:
+                    return
+                target = max(seq for seq, _ in self._durable_waiters)
+            error: StoreError | None = None
+            try:
+                self._wait_synced(target)
+            except StoreError as exc:
+                error = exc
+            except Exception:  # the fsync's OSError: _wait_synced marked the store broken
+                error = StoreError("fsync failed; the write may not be durable")
+            with cv:
+                synced = self._synced
+                waiters = self._durable_waiters
+                done = [(s, f) for s, f in waiters if error is not None or s <= synced]
+                self._durable_waiters = [(s, f) for s, f in waiters if error is None and s > synced]
+            for _, future in done:
+                if error is None:
+                    future.set_result(None)
+                else:
+                    future.set_exception(StoreError(str(error)))
+
     def close(self) -> None:
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             connections, self._connections = self._connections, []
+        if self._syncer is not None:
+            with self._sync_cv:
+                self._sync_cv.notify_all()
+            self._syncer.join()  # it syncs what is still awaited, then exits
         if self._checkpointer is not None:
             self._checkpoint_wanted.set()
             self._checkpointer.join()
