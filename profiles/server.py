@@ -46,6 +46,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import errno
+import gc
 import logging
 import signal
 import socket
@@ -927,6 +928,24 @@ class Server:
 # -- the whole process ------------------------------------------------------------------------
 
 
+# Cyclic garbage collection, tuned for a long-running server whose requests allocate many
+# short-lived containers: with CPython's default first-generation threshold (700) a Create
+# spent ~39 us of ~700 us in collections (452 young collections per 5,000 Creates, each
+# also walking the start-up objects once they reach the older generations). The start-up
+# heap (modules, registry, catalog, caches) is frozen out of collection, and the
+# young generation is collected every 20,000 net container allocations: ~7 us per Create.
+# Reference counting still frees acyclic garbage at once; only cycles wait longer.
+GC_THRESHOLDS = (20_000, 50, 100)
+
+
+def tune_gc() -> None:
+    """Freeze the objects built so far and raise the collection thresholds (GC_THRESHOLDS);
+    called once a server process has built its engine, before it serves."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def build_handler(config: ServerConfig) -> tuple[RequestHandler, Callable[[], None]]:
     """Open the store (KEK from config) and build the engine; returns (engine, close)."""
     from profiles.keyprotect import KeyProtector
@@ -959,6 +978,7 @@ async def serve(
     close: Callable[[], None] = lambda: None  # noqa: E731
     if handler is None:
         handler, close = build_handler(config)
+        tune_gc()
     try:
         server = Server(config, handler)
         stop = stop or asyncio.Event()

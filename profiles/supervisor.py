@@ -56,6 +56,7 @@ from profiles.server import (
     build_handler,
     build_ssl_context,
     log_listening,
+    tune_gc,
 )
 
 log = logging.getLogger("keyshelf.server")
@@ -352,6 +353,7 @@ def bind(config: ServerConfig) -> socket.socket:
 def worker_main(config: ServerConfig, channel: socket.socket, port: int) -> int:
     """A worker process: its own engine and store, serving the connections the parent passes."""
     handler, close = build_handler(config)
+    tune_gc()
     try:
         asyncio.run(serve_passed(config, handler, channel, port))
     finally:
