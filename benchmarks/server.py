@@ -3,7 +3,10 @@
 ``python benchmarks/server.py [--json] [--quick]``
 
 Both servers run as child processes on loopback with the certificates of one
-``keyshelf-server init`` data directory. The load generator is N worker processes, each with
+``keyshelf-server init`` data directory. keyshelf runs with one server process per CPU
+(``[limits] processes = 0``, its setting for a multi-core machine; ``--processes``) and, for
+comparison, as ``keyshelf-server init`` configures it (one process); PyKMIP's server is one
+process (threads under one GIL). The load generator is N worker processes, each with
 one persistent mutual-TLS connection, sending the same KMIP 1.2 TTLV requests to either
 server (built once with keyshelf's codec; PyKMIP's server decodes them with its own). It
 prints ops/s and p50/p99 latency for Create, Get, Get Attributes and Destroy at concurrency
@@ -39,7 +42,6 @@ from agent.ttlv import Item, decode, encode  # noqa: E402
 from benchmarks import report  # noqa: E402
 from firmware_hooks import harness  # noqa: E402
 from profiles.config import LimitsConfig  # noqa: E402
-from tests.conformance.live import live_server  # noqa: E402
 from tests.interop.pykmip_server import pykmip_server  # noqa: E402
 
 S, I, E, T, B = (
@@ -332,33 +334,53 @@ def locate_latency(port: int, certs: Path, population: int, samples: int) -> Pha
 
 
 # -- driver --------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def servers(workdir: Path, processes: int | None = None) -> Iterator[dict[str, tuple[int, Path]]]:
-    """Both servers; ``processes``: keyshelf's [limits] processes (None: the configuration's default)."""
-    if processes is None:
-        with live_server(workdir / "keyshelf") as ks, pykmip_server(ks.datadir, workdir) as pk:
-            yield {"keyshelf": (ks.port, ks.datadir), "pykmip": (pk.port, ks.datadir)}
-        return
-    datadir = workdir / "keyshelf" / "data"
+PER_CPU = 0  # [limits] processes = 0: one server process per CPU (profiles/supervisor.py)
+
+
+def _keyshelf(stack: contextlib.ExitStack, workdir: Path, processes: int | None) -> tuple[int, Path]:
+    """A keyshelf-server on a fresh data directory; ``processes``: its [limits] processes
+    (None: what ``keyshelf-server init`` writes, i.e. the default)."""
+    datadir = workdir / f"keyshelf-{'default' if processes is None else processes}" / "data"
     harness.init_data_dir(datadir)
     config = datadir / "keyshelf.toml"
-    config.write_text(config.read_text().replace("[limits]\n", f"[limits]\nprocesses = {processes}\n", 1))
-    with (
-        harness.ServerProcess(config, datadir / "server.log") as server,
-        pykmip_server(datadir, workdir) as pykmip,
-    ):
-        yield {"keyshelf": (server.port, datadir), "pykmip": (pykmip.port, datadir)}
+    if processes is not None:
+        text = config.read_text().replace("[limits]\n", f"[limits]\nprocesses = {processes}\n", 1)
+        config.write_text(text)
+    server = stack.enter_context(harness.ServerProcess(config, datadir / "server.log"))
+    return server.port, datadir
 
 
-def measure(quick: bool, log: Callable[[str], None], processes: int | None = None) -> dict[str, object]:
+@contextlib.contextmanager
+def servers(workdir: Path, processes: int | None) -> Iterator[dict[str, tuple[int, Path]]]:
+    """keyshelf with ``processes`` (the main figures), keyshelf as configured by default when
+    that differs (one process), and PyKMIP's server on the main keyshelf's certificates."""
+    with contextlib.ExitStack() as stack:
+        targets = {"keyshelf": _keyshelf(stack, workdir, processes)}
+        if processes is not None:
+            targets["keyshelf_default"] = _keyshelf(stack, workdir, None)
+        pykmip = stack.enter_context(pykmip_server(targets["keyshelf"][1], workdir))
+        targets["pykmip"] = (pykmip.port, targets["keyshelf"][1])
+        yield targets
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def measure(quick: bool, log: Callable[[str], None], processes: int | None = PER_CPU) -> dict[str, object]:
     duration = 1.5 if quick else 4.0
     small, large = (1_000, 5_000) if quick else (10_000, 100_000)
     out: dict[str, object] = {
         "quick": quick,
         "duration_s": duration,
-        "keyshelf_processes": processes
-        if processes is not None
-        else f"{LimitsConfig().processes} (the default)",
+        "cpus": _cpus(),
+        "keyshelf_processes": (
+            f"{LimitsConfig().processes} (the default)"
+            if processes is None
+            else f"{_cpus()} (processes = 0: one per CPU)"
+            if processes == PER_CPU
+            else str(processes)
+        ),
     }
     with (
         tempfile.TemporaryDirectory(prefix="keyshelf-bench-") as tmp,
@@ -376,9 +398,10 @@ def measure(quick: bool, log: Callable[[str], None], processes: int | None = Non
                     out[f"{key}_p50_ms"] = round(phase.pct(0.5), 3)
                     out[f"{key}_p99_ms"] = round(phase.pct(0.99), 3)
                     log(
-                        f"{key:32s} {phase.ops_per_s:9.1f} ops/s  p50 {phase.pct(0.5):7.2f} ms  p99 {phase.pct(0.99):7.2f} ms"
+                        f"{key:40s} {phase.ops_per_s:9.1f} ops/s  p50 {phase.pct(0.5):7.2f} ms  p99 {phase.pct(0.99):7.2f} ms"
                     )
-        for name, (port, certs) in targets.items():
+        for name in ("keyshelf", "pykmip"):
+            port, certs = targets[name]
             seconds = fill(port, certs, 0, small)
             log(f"{name}: filled {small} keys with ASIs in {seconds:.1f} s")
             phase = locate_latency(port, certs, small, 3 if name == "pykmip" else 200)
@@ -396,32 +419,49 @@ def measure(quick: bool, log: Callable[[str], None], processes: int | None = Non
         )
     for op in ("get", "create", "get_attributes", "destroy"):
         for conc in (1, 8):
-            ours = float(out[f"keyshelf_{op}_c{conc}_ops_s"])  # type: ignore[arg-type]
             theirs = float(out[f"pykmip_{op}_c{conc}_ops_s"])  # type: ignore[arg-type]
-            out[f"{op}_ratio_c{conc}"] = round(ours / theirs, 2) if theirs else None
+            for name, suffix in (("keyshelf", ""), ("keyshelf_default", "_default_config")):
+                if f"{name}_{op}_c{conc}_ops_s" in out:
+                    ours = float(out[f"{name}_{op}_c{conc}_ops_s"])  # type: ignore[arg-type]
+                    out[f"{op}_ratio_c{conc}{suffix}"] = round(ours / theirs, 2) if theirs else None
     return out
 
 
 def write_markdown(results: dict[str, object]) -> None:
+    default = "keyshelf_default_create_c1_ops_s" in results
     rows = [
         "## Server: keyshelf-server vs PyKMIP server (`python benchmarks/server.py`)",
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}; mutual TLS on loopback, KMIP 1.2 requests, "
-        f"worker processes with persistent connections{' (quick mode)' if results['quick'] else ''}; "
-        f"keyshelf-server processes: {results['keyshelf_processes']}.",
+        f"{results['cpus']} CPUs, Python {platform.python_version()}; mutual TLS on loopback, KMIP 1.2 requests, "
+        f"worker processes with persistent connections, requests encoded before the clock starts"
+        f"{' (quick mode)' if results['quick'] else ''}. keyshelf-server processes: "
+        f"{results['keyshelf_processes']}"
+        + ("; the same server as configured by default (1 process) in the second table." if default else ".")
+        + " The load generator runs on the same CPUs as the server under test.",
         "",
-        "| operation | concurrency | keyshelf ops/s | p50 / p99 ms | PyKMIP ops/s | p50 / p99 ms | ratio |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for op in ("create", "get", "get_attributes", "destroy"):
-        for conc in (1, 8):
-            k, p = f"keyshelf_{op}_c{conc}", f"pykmip_{op}_c{conc}"
-            rows.append(
-                f"| {op} | {conc} | {results[k + '_ops_s']} | {results[k + '_p50_ms']} / {results[k + '_p99_ms']} | "
-                f"{results[p + '_ops_s']} | {results[p + '_p50_ms']} / {results[p + '_p99_ms']} | "
-                f"{results[f'{op}_ratio_c{conc}']}x |"
-            )
+
+    def table(name: str, suffix: str) -> None:
+        rows.extend(
+            [
+                "| operation | concurrency | keyshelf ops/s | p50 / p99 ms | PyKMIP ops/s | p50 / p99 ms | ratio |",
+                "|---|---|---|---|---|---|---|",
+            ]
+        )
+        for op in ("create", "get", "get_attributes", "destroy"):
+            for conc in (1, 8):
+                k, p = f"{name}_{op}_c{conc}", f"pykmip_{op}_c{conc}"
+                rows.append(
+                    f"| {op} | {conc} | {results[k + '_ops_s']} | {results[k + '_p50_ms']} / {results[k + '_p99_ms']} | "
+                    f"{results[p + '_ops_s']} | {results[p + '_p50_ms']} / {results[p + '_p99_ms']} | "
+                    f"{results[f'{op}_ratio_c{conc}{suffix}']}x |"
+                )
+
+    table("keyshelf", "")
+    if default:
+        rows += ["", "keyshelf-server as `keyshelf-server init` configures it (`processes = 1`):", ""]
+        table("keyshelf_default", "_default_config")
     rows += ["", "Locate by Application Specific Information (p50):", ""]
     for key, value in results.items():
         if "locate_asi_p50_ms_at" in key:
@@ -442,11 +482,16 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="shorter phases, 1,000 / 5,000 keys for Locate")
     parser.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     parser.add_argument(
-        "--processes", type=int, help="keyshelf-server [limits] processes (default: the configuration's)"
+        "--processes",
+        default=str(PER_CPU),
+        help="keyshelf-server [limits] processes for the main figures: a number (0 = one per CPU, "
+        "the default here) or 'default' (what keyshelf-server init writes, one process, measured "
+        "alone); with a number, the default configuration is measured too",
     )
     args = parser.parse_args()
     log = (lambda line: print(line, file=sys.stderr)) if args.json else print
-    results = measure(args.quick, log, args.processes)
+    processes = None if args.processes == "default" else int(args.processes)
+    results = measure(args.quick, log, processes)
     if not args.no_write:
         write_markdown(results)
     if args.json:
