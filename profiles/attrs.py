@@ -20,10 +20,12 @@ by client) and the versions that define it. Index rows for Locate are built here
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+from agent.errors import KmipError
 from agent.model import Attribute, Typed, from_item, to_item
 from agent.spec import (
     V1_0,
@@ -39,7 +41,7 @@ from agent.spec import (
     tag_by_name,
     tag_def,
 )
-from agent.ttlv import MAX_DEPTH, Item, decode, encode, encode_structure
+from agent.ttlv import MAX_DEPTH, MAX_SIZE, Item, decode, encode, encode_structure
 from profiles.store.base import Condition, IndexEntry
 
 __all__ = [
@@ -335,11 +337,42 @@ def canonical_name(name: str) -> str:
 _STORE_TAG = Tag.ATTRIBUTES  # engine-internal storage envelope; never sent on the wire
 
 
-@dataclass
 class AttrSet:
-    """The attributes of one managed object, in the order they were set."""
+    """The attributes of one managed object, in the order they were set.
 
-    items: list[Attr] = field(default_factory=list)
+    A set opened from a stored blob (:meth:`from_bytes`) is lazy: :meth:`get` / :meth:`value`
+    read only the Attributes of the name asked for, found by walking the blob's top-level
+    item boundaries (:func:`_spans`), until anything else needs :attr:`items`, which decodes
+    the whole blob (a Get asks for five values of a twenty-attribute blob)."""
+
+    __slots__ = ("_blob", "_items", "_spans")
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __init__(self, items: list[Attr] | None = None) -> None:
+        self._items: list[Attr] | None = [] if items is None else items
+        self._blob = b""
+        self._spans: list[_Span] | None = None
+
+    @property
+    def items(self) -> list[Attr]:
+        items = self._items
+        if items is None:
+            items = self._items = list(_decoded(self._blob))
+            self._spans = None
+        return items
+
+    @items.setter
+    def items(self, value: list[Attr]) -> None:
+        self._items = value
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, AttrSet)
+        return self.items == other.items
+
+    def __repr__(self) -> str:
+        return f"AttrSet(items={self.items!r})"
 
     def __iter__(self) -> Iterator[Attr]:
         return iter(self.items)
@@ -353,10 +386,31 @@ class AttrSet:
     def get(self, name: str) -> Attr | None:
         """The lowest-index instance (the first of equal indexes), or None."""
         best: Attr | None = None
-        for a in self.items:
+        items = self._items
+        if items is None:
+            spans = self._spans
+            if spans is None:
+                spans = self._spans = _spans(self._blob)
+                if spans is None:  # not the usual layout: decoded whole (raising what it raises)
+                    return self.get_decoded(name)
+            data = self._blob
+            for n, start, end in spans:
+                if n == name:
+                    try:
+                        a = _attr_at(data, start, end)
+                    except _MALFORMED:
+                        return self.get_decoded(name)  # the whole blob's decode error
+                    if best is None or a.index < best.index:
+                        best = a
+            return best
+        for a in items:
             if a.name == name and (best is None or a.index < best.index):
                 best = a
         return best
+
+    def get_decoded(self, name: str) -> Attr | None:
+        self.items  # noqa: B018 - decodes the blob
+        return self.get(name)
 
     def value(self, name: str) -> object | None:
         """The Python value of the lowest-index instance, or None."""
@@ -395,10 +449,11 @@ class AttrSet:
         return attr
 
     def replace_at(self, name: str, index: int, value: Item) -> Attr | None:
-        for i, a in enumerate(self.items):
+        items = self.items
+        for i, a in enumerate(items):
             if a.name == name and a.index == index:
-                self.items[i] = replace(a, value=value)
-                return self.items[i]
+                items[i] = replace(a, value=value)
+                return items[i]
         return None
 
     def remove(self, name: str, index: int | None = None) -> list[Attr]:
@@ -424,12 +479,14 @@ class AttrSet:
     def from_bytes(cls, data: bytes) -> AttrSet:
         # Decoding the blob is most of the cost of opening an object (every Get): the decoded
         # attributes (immutable) are kept per blob, so a blob read again is not decoded again.
-        # Not secret: key material is never in this blob. Bounded: emptied when full.
+        # Not secret: key material is never in this blob. Bounded: emptied when full. A blob
+        # not seen is read lazily (see the class docstring).
         decoded = _DECODED.get(data)
-        if decoded is None:
-            decoded = decode_attributes(data)
-            _remember(data, decoded)
-        return cls(list(decoded))
+        out = cls.__new__(cls)
+        out._blob = data
+        out._spans = None
+        out._items = None if decoded is None else list(decoded)
+        return out
 
 
 # Encoded Attribute{Attribute Name, Attribute Index, value} per (name, index, value): most of
@@ -471,31 +528,146 @@ def _attribute_bytes(a: Attr) -> bytes:
 
 
 def decode_attributes(data: bytes) -> tuple[Attr, ...]:
-    """The attributes of a stored blob, decoded (no cache)."""
+    """The attributes of a stored blob, decoded (not kept in the per-blob cache)."""
+    spans = _spans(data)
+    if spans is not None:
+        try:
+            return tuple([_attr_at(data, start, end) for _, start, end in spans])
+        except _MALFORMED:
+            pass  # the whole blob's decode says what is wrong, as it always did
     return tuple(
         make_attr(str(name.value), value, int(index.value))
         for name, index, value in (a.value for a in decode(data).value)
     )
 
 
-def replaced_value(data: bytes, name: str, old: Item, new: Item) -> bytes | None:
-    """``data`` (a stored attributes blob) with its one instance of ``name`` changed from value
-    ``old`` to ``new`` by patching bytes, not re-encoding (a Get clearing Fresh): only
-    when ``old`` and ``new`` encode to the same length and ``old``'s encoding occurs once in
-    the blob (so the occurrence is that attribute's value); else None. The result is cached
-    decoded, like :meth:`AttrSet.to_bytes`'s."""
-    before, after = encode(old), encode(new)
-    if len(before) != len(after) or data.count(before) != 1:
+def _decoded(data: bytes) -> tuple[Attr, ...]:
+    decoded = _DECODED.get(data)
+    if decoded is None:
+        decoded = decode_attributes(data)
+        _remember(data, decoded)
+    return decoded
+
+
+# A stored blob's layout at its top level: Attributes{Attribute{Attribute Name, ...} ...}
+_Span = tuple[str, int, int]  # an Attribute: its name, where its item starts and ends
+_BLOB_WORD = _STORE_TAG << 8 | ItemType.STRUCTURE
+_ATTRIBUTE_WORD = Tag.ATTRIBUTE << 8 | ItemType.STRUCTURE
+_NAME_WORD = Tag.ATTRIBUTE_NAME << 8 | ItemType.TEXT_STRING
+_HEADER = struct.Struct(">II").unpack_from  # Tag+Type word, Length
+_HEADERS = struct.Struct(">IIII").unpack_from  # an Attribute's header and its name's
+# what decoding one Attribute of a malformed blob may raise (DecodeError is a KmipError)
+_MALFORMED = (KmipError, ValueError, TypeError)
+
+
+def _spans(data: bytes) -> list[_Span] | None:
+    """Every Attribute of a stored blob as (name, start, end), found by walking the item
+    boundaries of the blob's top level (each Attribute's Length; never a search of the bytes:
+    a custom attribute's text may hold anything), its name read from its first field. None
+    when the blob does not have that layout exactly (then it is decoded whole)."""
+    size = len(data)
+    if size < 8 or size > MAX_SIZE:
         return None
-    decoded = AttrSet.from_bytes(data).items
+    word, length = _HEADER(data, 0)
+    if word != _BLOB_WORD or length != size - 8:
+        return None
+    out: list[_Span] = []
+    pos = 8
+    try:
+        while pos < size:
+            if pos + 16 > size:
+                return None
+            word, length, name_word, name_length = _HEADERS(data, pos)
+            end = pos + 8 + length
+            first = pos + 16
+            if (
+                word != _ATTRIBUTE_WORD
+                or length & 7
+                or end > size
+                or name_word != _NAME_WORD
+                or first + name_length > end
+            ):
+                return None
+            out.append((data[first : first + name_length].decode("utf-8"), pos, end))
+            pos = end
+    except UnicodeDecodeError:
+        return None
+    return out
+
+
+def _attr_at(data: bytes, start: int, end: int) -> Attr:
+    """The Attribute item at ``data[start:end]`` (a :func:`_spans` span), decoded as it is
+    when the whole blob is (same depth bound), or as it was the last time these bytes were."""
+    raw = data[start:end]
+    a = _ATTR_OF.get(raw)
+    if a is None:
+        name, index, value = decode(raw, max_depth=MAX_DEPTH - 1).value
+        a = make_attr(str(name.value), value, int(index.value))
+        if len(raw) <= _ATTR_LARGEST and a.name not in _PER_OBJECT:
+            if len(_ATTR_OF) >= _ATTR_MAX:
+                _ATTR_OF.clear()
+            _ATTR_OF[raw] = a
+    return a
+
+
+# One Attribute's decoding per its encoded bytes: most attributes are the same bytes in every
+# blob (Object Type, algorithm, length, mask, Lease Time, Fresh, ..., dates within one second),
+# so a blob not in _DECODED costs a walk and a few look-ups. Not secret (no key material in the
+# blob). Bounded (emptied when full); attributes that differ per object are not kept.
+_ATTR_OF: dict[bytes, Attr] = {}
+_ATTR_MAX = 4096
+_ATTR_LARGEST = 256
+_PER_OBJECT = frozenset({"Unique Identifier", "Short Unique Identifier"})
+
+
+def replaced_value(
+    data: bytes, name: str, old: Item, new: Item, *, opened: AttrSet | None = None
+) -> bytes | None:
+    """``data`` (a stored attributes blob) with its one instance of ``name`` changed from value
+    ``old`` to ``new`` by patching bytes, not re-encoding (a Get clearing Fresh): only when
+    ``old`` and ``new`` encode to the same length and exactly one instance of ``name`` has
+    value ``old`` (the Attribute found by its item boundaries, its value its last field); else
+    None. ``opened``: the AttrSet opened from ``data``, whose walk of the blob is reused. The
+    result is cached decoded, like :meth:`AttrSet.to_bytes`'s."""
+    before, after = _value_bytes(old), _value_bytes(new)
+    if len(before) != len(after):
+        return None
+    spans = opened._spans if opened is not None and opened._blob is data else None
+    if spans is None:
+        spans = _spans(data)
+        if spans is None:
+            return None
+    decoded = _DECODED.get(data)
+    if decoded is None:
+        try:
+            decoded = tuple([_attr_at(data, start, end) for _, start, end in spans])
+        except _MALFORMED:
+            return None
     hits = [i for i, a in enumerate(decoded) if a.name == name and a.value == old]
     if len(hits) != 1:
         return None
-    out = data.replace(before, after)
+    at = spans[hits[0]][2] - len(before)
+    if data[at : at + len(before)] != before:  # pragma: no cover - a decoded value re-encodes the same
+        return None
+    out = data[:at] + after + data[at + len(before) :]
     patched = list(decoded)
-    patched[hits[0]] = replace(decoded[hits[0]], value=new)
+    patched[hits[0]] = make_attr(name, new, decoded[hits[0]].index)
     _remember(out, tuple(patched))
     return out
+
+
+def _value_bytes(item: Item) -> bytes:
+    """``encode(item)``, kept for the few small values patched in place (Fresh)."""
+    key = (item, type(item.value))
+    data = _VALUE_BYTES.get(key)
+    if data is None:
+        data = encode(item)
+        if len(_VALUE_BYTES) < 64 and item.type != ItemType.STRUCTURE:
+            _VALUE_BYTES[key] = data
+    return data
+
+
+_VALUE_BYTES: dict[tuple[Item, type], bytes] = {}
 
 
 _DECODED: dict[bytes, tuple[Attr, ...]] = {}
