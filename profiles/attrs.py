@@ -300,7 +300,41 @@ def attr_from_model(attr: Attribute, version: Version) -> Attr:
 
 def attr_to_model(attr: Attr, version: Version) -> Attribute:
     """The model Attribute of an engine attribute (typed value; index 0 is omitted, a
-    permitted variation, TLP §4.7.1), for agent.model to write in the peer's ``version``."""
+    permitted variation, TLP §4.7.1), for agent.model to write in the peer's ``version``.
+
+    Kept per attribute for plain values (Get Attributes shows mostly the same ones object after
+    object): the model's Attribute is immutable and depends on nothing else (the version only
+    through :data:`V2_0`). Not kept: structures (a Digest carries a hash of the key material),
+    byte strings, the per-object identifiers. Bounded (emptied when full)."""
+    value = attr.value
+    if value.type in _MODEL_KEPT and attr.name not in _PER_OBJECT:
+        key = (attr.name, attr.index, value, type(value.value), version >= V2_0)
+        found = _MODEL.get(key)
+        if found is None:
+            found = _attr_to_model(attr, version)
+            if len(_MODEL) >= _MODEL_MAX:
+                _MODEL.clear()
+            _MODEL[key] = found
+        return found
+    return _attr_to_model(attr, version)
+
+
+_MODEL: dict[tuple[str, int, Item, type, bool], Attribute] = {}
+_MODEL_MAX = 4096
+_MODEL_KEPT = frozenset(
+    {
+        ItemType.INTEGER,
+        ItemType.LONG_INTEGER,
+        ItemType.ENUMERATION,
+        ItemType.BOOLEAN,
+        ItemType.DATE_TIME,
+        ItemType.DATE_TIME_EXTENDED,
+        ItemType.INTERVAL,
+    }
+)
+
+
+def _attr_to_model(attr: Attr, version: Version) -> Attribute:
     value = attr.value
     if value.tag != Tag.ATTRIBUTE_VALUE and _form_version(value.tag) == V2_1:
         decoded = from_item(value, Attribute, V2_1)
