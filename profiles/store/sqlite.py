@@ -12,6 +12,30 @@
   (leader/follower) and covers every unit committed before it started; units that commit while
   an fsync is in flight are all covered by the next one. Writers never hold the write lock
   across an fsync.
+- Durability handed over (``owed_durability()`` / ``durable_future(seq)``): the event loop runs
+  requests in that scope; their units commit without waiting, ``owed.seq`` names the unit the
+  response depends on, and the ``keyshelf-fsync`` syncer thread resolves ``durable_future``
+  once an fsync covers it.
+- Transaction-level group commit for those units: while the syncer is at work (``_batching``:
+  an fsync is in progress or follows), a unit made in ``owed_durability()`` ends without
+  COMMIT; the writer's transaction stays open (units ``(_seq, _open_last]``), and the next
+  such unit joins it under a savepoint of its own ("u"), so it can be undone alone (Stop/Undo
+  exact). Each unit still gets its sequence number and its durable uids enter the read barrier
+  at its end. The syncer commits the open transaction right after its fsync (one COMMIT:
+  consecutive Creates touch the same rightmost index leaves, each written to the WAL once per
+  batch instead of once per Create, ~3x less WAL), then fsyncs again for the waiters. When the
+  syncer is idle a unit commits itself, so an idle server's latency is unchanged. Any other
+  user of the writer commits the open transaction first: a blocking write of another thread,
+  the checkpoint thread's WAL-restart step, ``close()``, a ``_wait_synced`` of an open unit. A
+  failed COMMIT fails every unit in it: their futures raise StoreError (their responses were
+  never sent) and their numbers stay failed (``_failed``).
+- Read-your-writes: a thread in ``owed_durability()`` reads through the writer connection
+  (under ``_write_lock``) while units are left open, so request 2 on the loop sees request 1's
+  uncommitted write (else it could read the older row and write it back: a lost update);
+  reading an object of such a unit owes that unit, and a Locate owes every unit left open
+  (what it leaves out may depend on them). A scope that owes a unit whose COMMIT failed fails
+  as a whole (``_check_owed``). Other threads and processes read committed data on their own
+  connections (not yet acknowledged units are not visible to them).
 - ``update(rec, durable=False)`` / ``update_attributes(..., durable=False)`` commit without
   waiting for the fsync (they ride on the next one). Only for writes whose loss after a crash
   is harmless: the engine uses them for the Fresh flag a Get clears (SPEC-1.4 §3.34), so
@@ -19,10 +43,14 @@
 - Read barrier: a committed but not yet synced write is visible to other connections. So that
   no response reveals an object that could still vanish in a power loss, ``load`` and
   ``locate`` wait for (or run) the sync when they return an object whose last durable write is
-  still unsynced (rare: only while its writer is itself waiting for that fsync).
+  still unsynced (rare: only while its writer is itself waiting for that fsync). A reader that
+  read, on its own connection, an object whose last durable unit is left open or failed got an
+  older committed version: it waits for everything committed (conservative).
 - Concurrency: one reader connection per thread; WAL readers never wait for the writer or
-  for each other. Writes go through one writer connection, owned by one thread at a time
-  for the duration of a write (or of a transaction scope from its first write on).
+  for each other. Writes go through one writer connection. ``_WriterLock``: a thread lock
+  guards each use of it (a unit from its first write to its end, a COMMIT, a read through
+  it); an flock of "<db>-writer" is held from BEGIN to COMMIT/ROLLBACK, across units left
+  open too, so other processes on the file wait on it (never on SQLite's busy handler).
 - Locate: every condition is a primary-key search of a WITHOUT ROWID lookup table (migration
   4: ``idx_key`` (name, key, obj) for equality, ``idx_num`` (name, num, obj) for ranges and
   numbers, ``idx_unique`` (name, key) for the unique rows) joined to ``objects`` by rowid;
@@ -30,9 +58,10 @@
   deleted by primary key from the ``objects.index_rows`` copy. Conditions checked on candidates
   that drive nothing are primary-key seeks, or (presence, ranges) a read of the candidate's own
   ``index_rows``. Nothing is filtered in Python.
-- Statements: a write takes no savepoint of its own when a ROLLBACK or the savepoint of the
-  scope it starts can undo it, and scopes open when the transaction begins take none (undoing
-  one undoes the transaction): an engine Create is BEGIN, its INSERTs, COMMIT.
+- Statements: a write takes no savepoint of its own when undoing its unit (a ROLLBACK, or
+  ROLLBACK TO u for a unit that joined units left open) or the savepoint of the scope it
+  starts can undo it, and scopes open when the unit begins take none (undoing one undoes the
+  unit): an engine Create is BEGIN, its INSERTs, COMMIT (or SAVEPOINT u, INSERTs, RELEASE u).
 - WAL length: checkpoints run on their own thread; when the WAL has grown past
   ``WAL_RESTART_FRAMES`` a pass copies the last frames between two writers, so that the next
   writer restarts the WAL from its start (under steady writes it otherwise never does).
@@ -192,18 +221,22 @@ class _ThreadState:
     depth: int = 0  # nesting of transaction() scopes
     holds_writer: bool = False  # this thread's open scope has written: it owns the writer
     savepoints: set[int] = field(default_factory=set)  # scope levels that hold a savepoint
-    # Scopes open when the transaction began (levels 1..base_depth) start where it starts:
-    # undoing one of them is a ROLLBACK of the transaction, so none takes a savepoint.
+    # Scopes open when the unit began (levels 1..base_depth) start where it starts: undoing
+    # one of them is undoing the unit, so none takes a savepoint.
     base_depth: int = 0
     # Where a failed write can return to without a savepoint of its own: 0 = nothing written
-    # since BEGIN (ROLLBACK), L > 0 = nothing since savepoint sL (the innermost) was taken,
-    # -1 = neither (the write takes savepoint "w").
+    # since the unit began (undo the unit: ROLLBACK, or ROLLBACK TO u when joined), L > 0 =
+    # nothing since savepoint sL (the innermost) was taken, -1 = neither (savepoint "w").
     clean: int = -1
+    # The unit joined a transaction left open by earlier units (batched): it began with
+    # savepoint "u", and undoing it is ROLLBACK TO u (a ROLLBACK would undo the others).
+    joined: bool = False
     durable_uids: list[str] = field(default_factory=list)  # durable writes of the open scope
     durable: bool = False  # the open scope made a write that must be synced before it returns
     deferring: int = 0  # nesting of durability_scope() and owed_durability()
     handing_over: int = 0  # nesting of owed_durability(): owed units go to its caller
-    owed: int = 0  # highest durable unit committed inside durability_scope(), not yet waited for
+    owed: int = 0  # highest durable unit made inside durability_scope(), not yet waited for
+    owed_seqs: list[int] = field(default_factory=list)  # every unit owed (see _check_owed)
 
 
 class SQLiteStorage:
@@ -211,10 +244,12 @@ class SQLiteStorage:
 
     Reads use one connection per thread. Writes go through one shared writer connection,
     owned by one thread at a time (``_write_lock``): a standalone write, or a transaction
-    scope from its first write to its end, is one SQLite transaction, committed without an
-    fsync. Durable units then wait in ``_wait_synced`` until a group fsync of the WAL covers
-    them (see the module docstring); ``insert``/``update`` and the outermost
-    ``transaction()`` return only once durable.
+    scope from its first write to its end, is one write unit, committed without an fsync
+    (or, in ``owed_durability()`` while the syncer is at work, left in the open transaction
+    for the syncer to commit with the units that follow). Durable units then wait in
+    ``_wait_synced`` until a group fsync of the WAL covers them (see the module docstring);
+    outside ``owed_durability()``/``durability_scope()``, ``insert``/``update`` and the
+    outermost ``transaction()`` return only once durable.
     """
 
     def __init__(self, path: Path, protector: KeyProtector) -> None:
@@ -225,9 +260,10 @@ class SQLiteStorage:
         self._lock = threading.Lock()  # guards _connections only, never held during a query
         # SQLite admits one writer at a time anyway; queueing writers on a lock that wakes the
         # next one at once avoids SQLite's sleep-and-retry busy handler (it sleeps milliseconds
-        # per conflict): threads of this process on a Python lock, then processes on the same
-        # file (limits.processes, a failover pair) on an flock of "<db>-writer". Readers never
-        # touch it; SQLite's own lock and busy timeout remain the rule for any other writer.
+        # per conflict): threads of this process on a Python lock (each use of the writer),
+        # then processes on the same file (limits.processes, a failover pair) on an flock of
+        # "<db>-writer" (BEGIN to COMMIT). Readers on their own connections never touch it;
+        # SQLite's own lock and busy timeout remain the rule for any other writer.
         self._write_lock = _WriterLock(Path(f"{path}-writer"))
         self._closed = False
         # Group fsync bookkeeping, under _sync_cv. Every committed write unit gets a sequence
@@ -239,6 +275,15 @@ class SQLiteStorage:
         self._synced = 0
         self._inflight = 0
         self._syncing = False
+        # Batched units (units made inside owed_durability(), see _end_unit): _assigned is the
+        # highest sequence number given to a unit; units (_seq, _open_last] are in the writer's
+        # open transaction, not yet committed (0: none open; changed under _write_lock and
+        # _sync_cv both). _batching: the syncer thread is at work and will commit what is left
+        # open (units end without COMMIT only then). _failed: units whose COMMIT failed.
+        self._assigned = 0
+        self._open_last = 0
+        self._batching = False
+        self._failed: set[int] = set()
         self._broken = False  # an fsync failed: nothing written since can be promised durable
         self._pending: dict[str, int] = {}
         # owed_durability() callers waiting off-thread: (sequence, future), resolved by the
@@ -337,38 +382,113 @@ class SQLiteStorage:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def _commit(self, uids: Iterable[str], durable: bool) -> int:
-        """Under _write_lock, inside the writer's transaction: COMMIT it (no fsync); the unit's
-        sequence number. The durable uids enter the read barrier before the COMMIT makes them
-        visible, so no reader can see them unsynced without also seeing them pending."""
-        seq = self._seq + 1
+    def _end_unit(self, st: _ThreadState, commit: bool, uids: Iterable[str], durable: bool) -> int:
+        """End this thread's write unit and give the writer back: undo it (0), or give it its
+        sequence number and COMMIT, or (a unit of owed_durability() while the syncer thread is
+        at work) leave it in the open transaction for the syncer to commit after its fsync."""
+        st.holds_writer = False
+        st.savepoints.clear()
+        st.clean = -1
+        try:
+            if not commit:
+                self._undo_unit(st)
+                return 0
+            if durable and self._broken:
+                self._undo_unit(st)
+                raise StoreError("an earlier fsync failed: writes can no longer be made durable")
+            if st.joined:
+                self._writer.execute("RELEASE u")
+            return self._assign(uids, durable, batched=st.handing_over > 0)
+        finally:
+            st.joined = False
+            self._write_lock.release()
+
+    def _undo_unit(self, st: _ThreadState) -> None:
+        """Under _write_lock: undo this thread's unit, and only it."""
+        writer = self._writer
+        if st.joined:
+            writer.execute("ROLLBACK TO u")
+            writer.execute("RELEASE u")
+            return
+        try:
+            if writer.in_transaction:
+                writer.execute("ROLLBACK")
+        finally:
+            self._write_lock.unlock_file()
+
+    def _assign(self, uids: Iterable[str], durable: bool, *, batched: bool) -> int:
+        """Under _write_lock, the unit's writes done: its sequence number. The durable uids
+        enter the read barrier before the COMMIT makes them visible, so no reader can see them
+        unsynced without also seeing them pending."""
         cv = self._sync_cv
-        if durable and self._broken:
-            self._writer.execute("ROLLBACK")
-            raise StoreError("an earlier fsync failed: writes can no longer be made durable")
         with cv:
+            seq = self._assigned + 1
+            self._assigned = seq
             if durable:
                 for uid in uids:
                     self._pending[uid] = seq
+            if batched and self._batching:
+                # An fsync is running: the syncer commits this unit with whatever follows it
+                # when the fsync ends (one COMMIT, each page written once for them all).
+                self._open_last = seq
+                cv.notify_all()
+                return seq
             self._inflight = seq
+        self._commit_locked(seq)
+        return seq
+
+    def _commit_open_locked(self) -> None:
+        """Under _write_lock: COMMIT the units left open, if any (StoreError if it fails)."""
+        with self._sync_cv:
+            last = self._open_last
+            if not last:
+                return
+            self._inflight = last
+        self._commit_locked(last)
+
+    def _commit_open(self) -> None:
+        """COMMIT the units left open, taking _write_lock. A failure is reported to their
+        waiters (_commit_locked), not to the caller."""
+        if not self._open_last or self._write_lock.held():
+            return  # (held: this thread's unit is in progress; nothing may commit it now)
+        with self._write_lock, contextlib.suppress(StoreError):
+            self._commit_open_locked()
+
+    def _commit_locked(self, last: int) -> None:
+        """Under _write_lock, _inflight = last: COMMIT the writer's transaction, which holds
+        units (_seq, last] (no fsync). On failure every one of them is failed: their waiters
+        get StoreError (their responses were never sent), and StoreError is raised."""
+        cv = self._sync_cv
+        first = self._seq + 1
         try:
             self._writer.execute("COMMIT")
         except sqlite3.Error:
-            if self._writer.in_transaction:
-                self._writer.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                if self._writer.in_transaction:
+                    self._writer.execute("ROLLBACK")
+            self._write_lock.unlock_file()
             with cv:
-                self._pending = {u: s for u, s in self._pending.items() if s != seq}
+                # Pending entries stay: a reader of such a uid gets the version before (a
+                # committed one, maybe unsynced) and waits for what is committed (_read_barrier).
+                self._failed.update(range(first, last + 1))
+                self._open_last = 0
                 self._inflight = 0
-                cv.notify_all()  # readers waiting on this unit: it will never exist
+                waiters = self._durable_waiters
+                failed = [f for s, f in waiters if first <= s <= last]
+                self._durable_waiters = [(s, f) for s, f in waiters if not first <= s <= last]
+                cv.notify_all()  # readers waiting on these units: they will never exist
+            for future in failed:
+                future.set_exception(StoreError("commit failed; the write was not stored"))
             raise StoreError("commit failed; the write was not stored") from None
+        self._write_lock.unlock_file()
         with cv:
-            self._seq = seq
+            self._seq = last
+            self._open_last = 0
             self._inflight = 0
             cv.notify_all()  # a reader may be waiting for this COMMIT to end (_read_barrier)
-        if seq - self._checkpointed_seq >= CHECKPOINT_UNITS:
-            self._checkpointed_seq = seq
+        if last - self._checkpointed_seq >= CHECKPOINT_UNITS:
+            self._checkpointed_seq = last
             self._kick_checkpoint()
-        return seq
 
     def _kick_checkpoint(self) -> None:
         """Under _write_lock: ask the checkpoint thread (started on first use) for a pass."""
@@ -405,8 +525,15 @@ class SQLiteStorage:
                         # grew without bound (1.7 GB after 9,000 Creates, every commit
                         # appending to an ever longer file). Copy the remainder (frames of
                         # the last pass's duration) between two writers.
+                        # Units left open are committed first (they hold the writer).
                         with self._write_lock:
-                            con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                            with contextlib.suppress(StoreError):
+                                self._commit_open_locked()
+                            self._write_lock.lock_file()
+                            try:
+                                con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                            finally:
+                                self._write_lock.unlock_file()
         finally:
             con.close()
 
@@ -425,9 +552,17 @@ class SQLiteStorage:
         (os.fdatasync if hasattr(os, "fdatasync") else os.fsync)(fd)
 
     def _wait_synced(self, seq: int) -> None:
-        """Return once write unit ``seq`` (committed) is on disk. The first waiter to find no
-        fsync in progress syncs for everyone committed so far (StoreError if the fsync fails)."""
+        """Return once write unit ``seq`` is on disk. A unit still in the open transaction is
+        committed first; the first waiter to find no fsync in progress syncs for everyone
+        committed so far (StoreError if the COMMIT or the fsync fails)."""
         cv = self._sync_cv
+        if seq > self._seq:
+            self._commit_open()
+        with cv:
+            while self._seq < seq <= self._inflight:
+                cv.wait()
+            if seq > self._seq or seq in self._failed:  # (later units may have committed)
+                raise StoreError("commit failed; the write was not stored")
         while True:
             with cv:
                 while self._synced < seq and self._syncing and not self._broken:
@@ -455,62 +590,89 @@ class SQLiteStorage:
                         self._broken = True
                     cv.notify_all()
 
-    def _read_barrier(self, uids: Iterable[str]) -> None:
+    def _read_barrier(self, uids: Iterable[str], via_writer: bool) -> None:
         """Wait until the last durable write of each of ``uids`` is synced (module docstring).
         The reader syncs itself if no fsync is running, so it never depends on the writer
-        thread (which may be waiting for a lock this reader holds)."""
+        thread (which may be waiting for a lock this reader holds). ``via_writer``: the rows
+        were read through the writer connection, which sees the units left open."""
         pending = self._pending
         seq = max((pending.get(u, 0) for u in uids), default=0)
         if not seq:
             return
         cv = self._sync_cv
         with cv:
-            while seq > self._seq and seq == self._inflight:  # its COMMIT is still returning
+            while self._seq < seq <= self._inflight:  # its COMMIT is still returning
                 cv.wait()
-            committed = seq <= self._seq  # else that COMMIT failed: the row read is an older one
-        if committed:
-            st = self._state()
-            if st.handing_over:
-                # owed_durability(): the response that reveals the object waits, not the thread
-                st.owed = max(st.owed, seq)
+            if seq in self._failed:
+                need = self._seq  # that COMMIT failed: the row read is an older, committed one
+            elif seq <= self._seq or (via_writer and seq <= self._open_last):
+                need = seq  # committed, or left open and read through the writer
             else:
-                self._wait_synced(seq)
-
-    @contextmanager
-    def _writing(self, uid: str, durable: bool) -> Iterator[sqlite3.Connection]:
-        """One atomic write on the writer: its own transaction, or a savepoint inside the
-        owner's scope (then committed, and waited for, at the scope's end)."""
+                need = self._seq  # left open, read on a reader: the row read is an older one
+            if need <= self._synced:
+                return
         st = self._state()
-        if st.depth == 0:
-            with self._write_lock:
-                self._writer.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._writer
-                except BaseException:
-                    self._writer.execute("ROLLBACK")
-                    raise
-                seq = self._commit((uid,), durable)
-            if durable:
-                self._synced_or_owed(st, seq)
-            return
-        if not st.holds_writer:
-            # First write of this scope: own the writer until the outermost scope ends.
-            self._write_lock.acquire()
+        if st.handing_over:
+            # owed_durability(): the response that reveals the object waits, not the thread
+            self._owe(st, need)
+        else:
+            self._wait_synced(need)
+
+    def _begin_unit(self, st: _ThreadState) -> None:
+        """Take the writer for a write unit of this thread: BEGIN IMMEDIATE under the flock;
+        or, in owed_durability() with units left open, join their transaction (savepoint "u").
+        Any other thread commits the units left open first."""
+        lock = self._write_lock
+        lock.acquire()
+        try:
+            if self._open_last:
+                if st.handing_over:
+                    self._writer.execute("SAVEPOINT u")
+                    st.joined = True
+                    return
+                with contextlib.suppress(StoreError):  # their waiters learn of a failure
+                    self._commit_open_locked()
+            lock.lock_file()
             try:
                 self._writer.execute("BEGIN IMMEDIATE")
             except BaseException:
                 if self._writer.in_transaction:
                     self._writer.execute("ROLLBACK")
-                self._write_lock.release()
+                lock.unlock_file()
                 raise
+            st.joined = False
+        except BaseException:
+            lock.release()
+            raise
+
+    @contextmanager
+    def _writing(self, uid: str, durable: bool) -> Iterator[sqlite3.Connection]:
+        """One atomic write on the writer: its own unit, or a savepoint inside the owner's
+        scope (then committed, and waited for, at the scope's end)."""
+        st = self._state()
+        if st.depth == 0:
+            self._begin_unit(st)
+            st.holds_writer = True
+            try:
+                yield self._writer
+            except BaseException:
+                self._end_unit(st, False, (), False)
+                raise
+            seq = self._end_unit(st, True, (uid,), durable)
+            if durable:
+                self._synced_or_owed(st, seq)
+            return
+        if not st.holds_writer:
+            # First write of this scope: own the writer until the outermost scope ends.
+            self._begin_unit(st)
             st.holds_writer = True
             st.base_depth = st.depth
             st.clean = 0
             st.durable = False
             st.durable_uids = []
         # Statements are not free (a Create was BEGIN, 3 SAVEPOINTs, its writes, 3 RELEASEs,
-        # COMMIT): a write that can be undone by a ROLLBACK or by the savepoint just taken
-        # takes none of its own.
+        # COMMIT): a write that can be undone by undoing the unit or by the savepoint just
+        # taken takes none of its own.
         clean = st.clean
         if clean == 0:
             try:
@@ -533,20 +695,9 @@ class SQLiteStorage:
             st.durable_uids.append(uid)
 
     def _end_scope_transaction(self, st: _ThreadState, *, commit: bool) -> int:
-        """End the transaction this thread's scopes own (COMMIT or ROLLBACK) and give the
-        writer back; the unit's sequence number when committed, else 0."""
-        st.holds_writer = False
-        st.savepoints.clear()
-        st.clean = -1
-        seq = 0
-        try:
-            if commit:
-                seq = self._commit(st.durable_uids, st.durable)
-            elif self._writer.in_transaction:
-                self._writer.execute("ROLLBACK")
-        finally:
-            self._write_lock.release()
-        return seq
+        """End the unit this thread's scopes own (commit or undo) and give the writer back;
+        the unit's sequence number when committed (or left open), else 0."""
+        return self._end_unit(st, commit, st.durable_uids, st.durable)
 
     @contextmanager
     def _savepoint(self, name: str) -> Iterator[None]:
@@ -565,6 +716,22 @@ class SQLiteStorage:
         own uncommitted writes), else the thread's own connection (committed data only)."""
         st = self._state()
         return self._writer if st.holds_writer else st.con
+
+    @contextmanager
+    def _reading(self) -> Iterator[tuple[sqlite3.Connection, bool]]:
+        """The connection for one read, and whether it is the writer: the writer while this
+        thread's unit owns it; the writer too (under _write_lock) for a thread in
+        owed_durability() while units are left open, so that it reads its own earlier units
+        (read-your-writes: request 2 on the event loop must not read a row older than
+        request 1 wrote and then overwrite it); else the thread's own connection."""
+        st = self._state()
+        if st.holds_writer:
+            yield self._writer, True
+        elif st.handing_over and self._open_last:
+            with self._write_lock:
+                yield self._writer, True
+        else:
+            yield st.con, False
 
     def _row(self, rec: ObjectRecord) -> tuple[object, ...]:
         material = None if rec.material is None else self._protector.wrap(rec.material, rec.uid.encode())
@@ -689,11 +856,12 @@ class SQLiteStorage:
     # -- reads -----------------------------------------------------------------------------
 
     def load(self, uid: str, *, index: bool = True) -> ObjectRecord | None:
-        row = self._reader().execute(_LOAD_WITH_INDEX if index else _LOAD, (uid,)).fetchone()
+        with self._reading() as (con, via_writer):
+            row = con.execute(_LOAD_WITH_INDEX if index else _LOAD, (uid,)).fetchone()
         if row is None:
             return None
         if uid in self._pending:
-            self._read_barrier((uid,))
+            self._read_barrier((uid,), via_writer)
         object_type, owner, state, created, archived, attributes, material, index_rows = row
         if material is not None:
             material = self._protector.unwrap(material, uid.encode())
@@ -710,21 +878,28 @@ class SQLiteStorage:
         )
 
     def locate(self, q: LocateQuery) -> list[str]:
-        sql, params = build_locate_sql(q, self._equality_sizes(q))
-        if not sql:
-            return []
-        uids = [uid for (uid,) in self._reader().execute(sql, params)]
+        with self._reading() as (con, via_writer):
+            sql, params = build_locate_sql(q, self._equality_sizes(q, con))
+            if not sql:
+                return []
+            uids = [uid for (uid,) in con.execute(sql, params)]
+            # through the writer, the result reflects the units left open, also by the
+            # objects it leaves out (a state change): it depends on them all
+            open_last = self._open_last if via_writer else 0
+        if open_last:
+            st = self._state()
+            if st.handing_over:
+                self._owe(st, open_last)
         if self._pending:
-            self._read_barrier(uids)
+            self._read_barrier(uids, via_writer)
         return uids
 
-    def _equality_sizes(self, q: LocateQuery) -> list[int] | None:
+    def _equality_sizes(self, q: LocateQuery, con: sqlite3.Connection) -> list[int] | None:
         """With several equality conditions, how many index rows each has, counted up to
         SIZE_PROBE_LIMIT (an index range walk each): Locate by ASI gives Application Namespace
         (every tape key) and Application Data (one key); the smallest drives the query."""
         if sum(c.key is not None for c in q.conditions) < 2:
             return None
-        con = self._reader()
         sizes = []
         for c in q.conditions:
             if c.key is None:
@@ -736,7 +911,8 @@ class SQLiteStorage:
         return sizes
 
     def count(self) -> int:
-        (n,) = self._reader().execute("SELECT count(*) FROM objects").fetchone()
+        with self._reading() as (con, _):
+            (n,) = con.execute("SELECT count(*) FROM objects").fetchone()
         return int(n)
 
     # -- transactions ----------------------------------------------------------------------
@@ -779,9 +955,26 @@ class SQLiteStorage:
 
     def _synced_or_owed(self, st: _ThreadState, seq: int) -> None:
         if st.deferring:
-            st.owed = max(st.owed, seq)
+            self._owe(st, seq)
         else:
             self._wait_synced(seq)
+
+    @staticmethod
+    def _owe(st: _ThreadState, seq: int) -> None:
+        st.owed = max(st.owed, seq)
+        st.owed_seqs.append(seq)
+
+    def _check_owed(self, st: _ThreadState) -> None:
+        """At the end of the outermost deferring scope: StoreError (args: message, the unit) if
+        a unit it owes has failed. Waiting for the highest one is not enough when the syncer
+        committed the units left open between two of them and that COMMIT failed (a later
+        unit can commit): units committed together share their fate, so only those are left."""
+        seqs, st.owed_seqs = st.owed_seqs, []
+        failed = self._failed
+        if failed:
+            for seq in seqs:
+                if seq in failed:
+                    raise StoreError("commit failed; the write was not stored", seq)
 
     @contextmanager
     def durability_scope(self) -> Iterator[None]:
@@ -793,6 +986,7 @@ class SQLiteStorage:
             st.deferring -= 1
             if not st.deferring and st.owed:
                 seq, st.owed = st.owed, 0
+                self._check_owed(st)
                 self._wait_synced(seq)
 
     # -- durability handed over (profiles.server.DeferredDurability) -------------------------
@@ -817,15 +1011,22 @@ class SQLiteStorage:
             st.handing_over -= 1
             if outermost:
                 owed.seq, st.owed = st.owed, 0
+                try:
+                    self._check_owed(st)
+                except StoreError as exc:
+                    owed.seq = exc.args[1]  # a failed unit: its future fails
 
     def durable_future(self, seq: int) -> concurrent.futures.Future[None]:
         """A future resolved once write unit ``seq`` is on disk (StoreError if it cannot be:
-        an fsync failed, or the store closed first). The fsync runs on the syncer thread; as
-        in _wait_synced, one fsync covers every unit committed before it starts."""
+        its COMMIT or an fsync failed, or the store closed first). The syncer thread commits
+        the units left open, then fsyncs; as in _wait_synced, one fsync covers every unit
+        committed before it starts."""
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
         with self._sync_cv:
             if self._broken:
                 future.set_exception(StoreError("fsync failed; the write may not be durable"))
+            elif seq in self._failed or seq > self._assigned:
+                future.set_exception(StoreError("commit failed; the write was not stored"))
             elif self._synced >= seq:
                 future.set_result(None)
             elif self._closed:
@@ -841,34 +1042,52 @@ class SQLiteStorage:
         return future
 
     def _sync_loop(self) -> None:
-        """The syncer thread: fsync for the waiting futures, resolve them, repeat; exits once
-        the store is closed and nothing waits. Futures are resolved outside the lock (their
-        callbacks hand them to an event loop)."""
+        """The syncer thread: commit the units left open, fsync for the waiting futures,
+        resolve them, repeat; exits once the store is closed and nothing waits or is open.
+        While it is at work (_batching) units made in owed_durability() are left open for it:
+        they are committed together right after the fsync in progress. Futures are resolved
+        outside the lock (their callbacks hand them to an event loop)."""
         cv = self._sync_cv
-        while True:
+        try:
+            while True:
+                with cv:
+                    while not self._durable_waiters and not self._open_last:
+                        self._batching = False
+                        if self._closed:
+                            return
+                        cv.wait()
+                    self._batching = True
+                self._commit_open()
+                with cv:
+                    target = max((s for s, _ in self._durable_waiters if s <= self._seq), default=0)
+                    if not target and not self._open_last and self._durable_waiters:
+                        # only waiters of a COMMIT still running (none expected): wait for it
+                        cv.wait(0.01)
+                        continue
+                error: StoreError | None = None
+                if target:
+                    try:
+                        self._wait_synced(target)
+                    except StoreError as exc:
+                        error = exc
+                    except Exception:  # the fsync's OSError: _wait_synced marked the store broken
+                        error = StoreError("fsync failed; the write may not be durable")
+                with cv:
+                    synced = self._synced
+                    waiters = self._durable_waiters
+                    done = [(s, f) for s, f in waiters if error is not None or s <= synced]
+                    self._durable_waiters = [(s, f) for s, f in waiters if error is None and s > synced]
+                for _, future in done:
+                    if error is None:
+                        future.set_result(None)
+                    else:
+                        future.set_exception(StoreError(str(error)))
+        finally:
             with cv:
-                while not self._durable_waiters and not self._closed:
-                    cv.wait()
-                if not self._durable_waiters:
-                    return
-                target = max(seq for seq, _ in self._durable_waiters)
-            error: StoreError | None = None
-            try:
-                self._wait_synced(target)
-            except StoreError as exc:
-                error = exc
-            except Exception:  # the fsync's OSError: _wait_synced marked the store broken
-                error = StoreError("fsync failed; the write may not be durable")
-            with cv:
-                synced = self._synced
-                waiters = self._durable_waiters
-                done = [(s, f) for s, f in waiters if error is not None or s <= synced]
-                self._durable_waiters = [(s, f) for s, f in waiters if error is None and s > synced]
-            for _, future in done:
-                if error is None:
-                    future.set_result(None)
-                else:
-                    future.set_exception(StoreError(str(error)))
+                # units end with their own COMMIT again; a later future starts a new syncer
+                self._batching = False
+                self._syncer = None
+                cv.notify_all()
 
     def close(self) -> None:
         with self._lock:
@@ -876,20 +1095,26 @@ class SQLiteStorage:
                 return
             self._closed = True
             connections, self._connections = self._connections, []
-        if self._syncer is not None:
+        syncer = self._syncer
+        if syncer is not None:
             with self._sync_cv:
                 self._sync_cv.notify_all()
-            self._syncer.join()  # it syncs what is still awaited, then exits
+            syncer.join()  # it commits what is open, syncs what is still awaited, then exits
         if self._checkpointer is not None:
             self._checkpoint_wanted.set()
             self._checkpointer.join()
-        try:
-            if self._writer.in_transaction:
-                self._writer.execute("ROLLBACK")  # only a failed commit can leave one open
-            self._writer.execute("PRAGMA optimize")
-            self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error:
-            pass  # another thread may still hold a read; the WAL is replayed at next open
+        with self._write_lock:
+            with contextlib.suppress(StoreError):
+                self._commit_open_locked()  # units left open after the syncer's last pass
+            try:
+                if self._writer.in_transaction:
+                    self._writer.execute("ROLLBACK")  # only a failed commit can leave one open
+                self._writer.execute("PRAGMA optimize")
+                self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                pass  # another thread may still hold a read; the WAL is replayed at next open
+            finally:
+                self._write_lock.unlock_file()
         for con in connections:
             con.close()
         if self._wal_fd is not None:
@@ -912,11 +1137,16 @@ def _create_owner_only(path: Path) -> None:
 
 
 class _WriterLock:
-    """The writer's turn: a thread lock, then an exclusive flock shared by every process that
-    opens the database (released by the kernel if the process dies)."""
+    """The writer's turn. A thread lock guards each use of the writer connection (a unit, a
+    COMMIT, a read through it); an exclusive flock of "<db>-writer", shared by every process
+    that opens the database (released by the kernel if the process dies), is held from each
+    BEGIN to its COMMIT or ROLLBACK: across units left open too, so that other processes wait
+    on it, never on SQLite's sleeping busy handler."""
 
     def __init__(self, path: Path) -> None:
         self._thread_lock = threading.Lock()
+        self._owner = 0  # thread id of the holder of the thread lock
+        self._file_locked = False  # under the thread lock
         try:
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
         except OSError as exc:
@@ -924,17 +1154,27 @@ class _WriterLock:
 
     def acquire(self) -> None:
         self._thread_lock.acquire()
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-        except BaseException:
-            self._thread_lock.release()
-            raise
+        self._owner = threading.get_ident()
 
     def release(self) -> None:
-        try:
+        self._owner = 0
+        self._thread_lock.release()
+
+    def held(self) -> bool:
+        """This thread holds the thread lock."""
+        return self._owner == threading.get_ident()
+
+    def lock_file(self) -> None:
+        """Under the thread lock: take the flock (before BEGIN)."""
+        if not self._file_locked:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._file_locked = True
+
+    def unlock_file(self) -> None:
+        """Under the thread lock: give the flock back (after COMMIT or ROLLBACK)."""
+        if self._file_locked:
+            self._file_locked = False
             fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self._thread_lock.release()
 
     def __enter__(self) -> None:
         self.acquire()

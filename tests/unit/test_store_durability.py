@@ -4,15 +4,25 @@ before it answers (profiles/server.py), so nothing is acknowledged before its fs
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from profiles.keyprotect import KeyProtector
-from profiles.store import IndexEntry, ObjectRecord, StoreError, open_store
+from profiles.store import (
+    Condition,
+    DuplicateObject,
+    IndexEntry,
+    LocateQuery,
+    ObjectRecord,
+    StoreError,
+    open_store,
+)
 from profiles.store.sqlite import SQLiteStorage
 
 
@@ -152,3 +162,387 @@ def test_memory_store_owes_nothing(tmp_path: Path) -> None:
         s.insert(record("u1"))
     assert owed.seq == 0
     s.durable_future(0).result(timeout=1)  # type: ignore[attr-defined]
+
+
+# -- group commit of units made inside owed_durability() ------------------------------------
+# While the syncer thread is at work (an fsync in progress), such units end without a COMMIT:
+# the writer's transaction stays open and the syncer commits them all at once after the fsync.
+
+
+class Gate:
+    """Holds the store's fsyncs until released, so the syncer stays at work."""
+
+    def __init__(self, store: SQLiteStorage) -> None:
+        self.store = store
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.real = store._fsync_wal
+        store._fsync_wal = self  # type: ignore[method-assign]
+
+    def __call__(self) -> None:
+        self.entered.set()
+        assert self.release.wait(30)
+        self.real()
+
+    def busy_syncer(self, uid: str = "first") -> None:
+        """A first unit commits itself (the syncer is idle); its future puts the syncer in
+        an fsync held by the gate."""
+        with self.store.owed_durability() as owed:
+            self.store.insert(record(uid))
+        assert self.store._seq == owed.seq  # committed by its own thread
+        self.first = self.store.durable_future(owed.seq)
+        assert self.entered.wait(10)
+        assert self.store._batching
+
+
+def owed_insert(store: SQLiteStorage, uid: str) -> int:
+    with store.owed_durability() as owed:
+        store.insert(record(uid))
+    return owed.seq
+
+
+def committed_uids(path: Path) -> set[str]:
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    try:
+        return {u for (u,) in con.execute("SELECT uid FROM objects")}
+    finally:
+        con.close()
+
+
+def count_commits(store: SQLiteStorage) -> list[int]:
+    commits: list[int] = []
+    real = store._commit_locked
+
+    def counting(last: int) -> None:
+        commits.append(last)
+        real(last)
+
+    store._commit_locked = counting  # type: ignore[method-assign]
+    return commits
+
+
+def test_units_made_during_an_fsync_share_one_commit(store: SQLiteStorage) -> None:
+    gate = Gate(store)
+    gate.busy_syncer()
+    commits = count_commits(store)
+    seqs = [owed_insert(store, f"u{n}") for n in range(5)]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 5
+    assert store._open_last == seqs[-1] and store._seq < seqs[0]  # left open, not committed
+    assert not commits
+    assert "u3" not in committed_uids(store.path)
+    futures = [store.durable_future(s) for s in seqs]
+    gate.release.set()
+    gate.first.result(timeout=10)
+    for f in futures:
+        f.result(timeout=10)
+    assert commits == [seqs[-1]]  # one COMMIT for the five units
+    assert store._synced >= seqs[-1] and not store._pending
+    assert {f"u{n}" for n in range(5)} <= committed_uids(store.path)
+
+
+def test_the_loop_reads_its_units_left_open_and_owes_them(store: SQLiteStorage) -> None:
+    """Read-your-writes: request 2 on the loop reads what request 1 left open (not the older
+    committed row, which it would then write back: a lost update), and owes request 1's unit.
+    Other threads read committed data only."""
+    store.insert(record("x"))
+    gate = Gate(store)
+    gate.busy_syncer()
+    with store.owed_durability() as req1:  # request 1: state change, left open
+        rec = store.load("x")
+        assert rec is not None and rec.state == 1
+        rec.state = 2
+        store.update(rec)
+    assert store._seq < req1.seq
+    with store.owed_durability() as req2:  # request 2: read-modify-write of the same object
+        rec = store.load("x")
+        assert rec is not None and rec.state == 2  # request 1's write, not the committed row
+        rec.attributes = b"changed by request 2"
+        store.update(rec)
+    assert req2.seq > req1.seq
+    with store.owed_durability() as read:  # a read-only request owes what it reveals
+        rec = store.load("x")
+        assert rec is not None and rec.attributes == b"changed by request 2"
+        assert store.locate(LocateQuery([Condition("Name", "name-x")])) == ["x"]
+    assert read.seq == req2.seq
+    with store.owed_durability() as absent:  # what a Locate leaves out depends on them too
+        assert store.locate(LocateQuery([Condition("Name", "name-y")])) == []
+    assert absent.seq == req2.seq
+
+    import sqlite3
+
+    con = sqlite3.connect(store.path)  # another connection: committed data only
+    try:
+        assert con.execute("SELECT state FROM objects WHERE uid = 'x'").fetchone() == (1,)
+    finally:
+        con.close()
+
+    futures = [store.durable_future(s) for s in (req1.seq, req2.seq)]
+    gate.release.set()
+    for f in futures:
+        f.result(timeout=10)
+    got = store.load("x")
+    assert got is not None and got.state == 2 and got.attributes == b"changed by request 2"
+
+
+def test_a_failing_unit_in_the_open_transaction_is_undone_alone(store: SQLiteStorage) -> None:
+    gate = Gate(store)
+    gate.busy_syncer()
+    kept = owed_insert(store, "a")
+    with pytest.raises(DuplicateObject), store.owed_durability():
+        store.insert(record("a"))  # a standalone write joining the open transaction
+    with pytest.raises(RuntimeError), store.owed_durability(), store.transaction():
+        store.insert(record("b"))  # Undo: the whole request's unit
+        with store.transaction():
+            store.insert(record("c"))
+        raise RuntimeError
+    with store.owed_durability() as stop, store.transaction():
+        # Stop: a failed item leaves the items before it
+        with store.transaction():
+            store.insert(record("d"))
+        with pytest.raises(RuntimeError), store.transaction():
+            store.insert(record("e"))
+            raise RuntimeError
+    with store.owed_durability():
+        assert store.load("a") is not None and store.load("d") is not None
+        assert store.load("b") is None and store.load("c") is None and store.load("e") is None
+    assert store._seq < kept  # all of it still open
+    futures = [store.durable_future(s) for s in (kept, stop.seq)]
+    gate.release.set()
+    for f in futures:
+        f.result(timeout=10)
+    assert committed_uids(store.path) == {"first", "a", "d"}
+
+
+def test_a_failed_commit_fails_the_waiters_of_its_units(store: SQLiteStorage) -> None:
+    """A COMMIT of units left open fails (here: a deferred foreign key violated by one of
+    them): every unit of it is lost, so every one of their futures fails (their responses
+    were never sent); units committed before are unaffected and writing goes on."""
+    store.insert(record("before"))
+    with store._writing("setup", False) as con:
+        con.execute("CREATE TABLE t (x INTEGER REFERENCES objects(id) DEFERRABLE INITIALLY DEFERRED)")
+    gate = Gate(store)
+    gate.busy_syncer()
+    a = owed_insert(store, "a")
+    with store.owed_durability() as bad, store._writing("bad", True) as con:
+        con.execute("INSERT INTO t VALUES (999999)")  # refused at COMMIT
+    futures = [store.durable_future(a), store.durable_future(bad.seq)]
+    gate.release.set()
+    gate.first.result(timeout=10)
+    for f in futures:
+        with pytest.raises(StoreError):
+            f.result(timeout=10)
+    with pytest.raises(StoreError):
+        store.durable_future(a).result(timeout=1)  # asked again: still failed
+    assert store.load("a") is None
+    with store.owed_durability() as read:  # a pending entry of a failed unit owes no more
+        assert store.load("before") is not None
+    store.durable_future(read.seq).result(timeout=10)
+    store.insert(record("after"))
+    owed = owed_insert(store, "after-owed")
+    store.durable_future(owed).result(timeout=10)
+    assert committed_uids(store.path) == {"before", "first", "after", "after-owed"}
+
+
+def test_a_blocking_writer_commits_the_open_transaction_first(store: SQLiteStorage) -> None:
+    gate = Gate(store)
+    gate.busy_syncer()
+    seq = owed_insert(store, "a")
+    assert store._seq < seq
+    done = threading.Event()
+
+    def classic() -> None:
+        store.insert(record("b"))  # not in owed_durability(): durable on return
+        done.set()
+
+    th = threading.Thread(target=classic)
+    th.start()
+    deadline = time.monotonic() + 10
+    while store._seq < seq + 1 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert store._seq == seq + 1  # "a", then "b": committed while the syncer is still held
+    assert {"a", "b"} <= committed_uids(store.path)
+    assert not done.is_set()  # b waits for its fsync
+    future = store.durable_future(seq)
+    gate.release.set()
+    th.join(10)
+    assert done.is_set()
+    future.result(timeout=10)
+
+
+def test_close_commits_the_open_transaction(tmp_path: Path) -> None:
+    protector = KeyProtector(os.urandom(32))
+    path = tmp_path / "k.db"
+    s = open_store(f"sqlite:///{path}", protector)
+    assert isinstance(s, SQLiteStorage)
+    gate = Gate(s)
+    gate.busy_syncer()
+    awaited = owed_insert(s, "awaited")
+    future = s.durable_future(awaited)
+    not_awaited = owed_insert(s, "not-awaited")
+    assert s._seq < awaited < not_awaited == s._open_last
+    closer = threading.Thread(target=s.close)
+    closer.start()
+    gate.release.set()
+    closer.join(10)
+    assert not closer.is_alive()
+    future.result(timeout=1)
+    again = open_store(f"sqlite:///{path}", protector)
+    try:
+        assert again.load("awaited") is not None and again.load("not-awaited") is not None
+    finally:
+        again.close()
+
+
+def test_non_durable_units_ride_along_and_owe_nothing(store: SQLiteStorage) -> None:
+    store.insert(record("x"))
+    gate = Gate(store)
+    gate.busy_syncer()
+    with store.owed_durability() as owed:
+        rec = store.load("x")
+        assert rec is not None
+        rec.state = 2
+        store.update(rec, durable=False)
+    assert owed.seq == 0 and store._open_last > store._seq
+    gate.release.set()
+    gate.first.result(timeout=10)
+    deadline = time.monotonic() + 10
+    while store._open_last and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert not store._open_last  # the syncer committed it after its fsync
+    got = store.load("x")
+    assert got is not None and got.state == 2
+
+
+def test_soak_every_acknowledged_write_survives(tmp_path: Path) -> None:
+    """A loop-like thread (owed_durability, futures), blocking writers in pool threads and a
+    second store on the same file (another process's writer) all at once, with fsyncs slow
+    enough for units to pile up: everything acknowledged is there after reopening."""
+    protector = KeyProtector(os.urandom(32))
+    path = tmp_path / "k.db"
+    url = f"sqlite:///{path}"
+    s1, s2 = open_store(url, protector), open_store(url, protector)
+    assert isinstance(s1, SQLiteStorage) and isinstance(s2, SQLiteStorage)
+    for s in (s1, s2):
+        real = s._fsync_wal
+
+        def slow(real: Callable[[], None] = real) -> None:
+            time.sleep(0.002)
+            real()
+
+        s._fsync_wal = slow  # type: ignore[method-assign]
+    acked: list[str] = []
+    acked_lock = threading.Lock()
+    errors: list[BaseException] = []
+    stop = time.monotonic() + 2.0
+    commits = count_commits(s1)
+
+    def ack(uid: str) -> None:
+        with acked_lock:
+            acked.append(uid)
+
+    def loop_like(s: SQLiteStorage, name: str) -> None:
+        try:
+            n = 0
+            pending: list[tuple[str, concurrent.futures.Future[None]]] = []
+            while time.monotonic() < stop:
+                n += 1
+                uid = f"{name}-{n}"
+                with s.owed_durability() as owed:
+                    with s.transaction():
+                        s.insert(record(uid))
+                    if n % 3 == 0:  # read-modify-write of the previous object (lost update?)
+                        prev = s.load(f"{name}-{n - 1}")
+                        assert prev is not None
+                        prev.attributes += b"+"
+                        s.update(prev)
+                    if n % 7 == 0:
+                        with pytest.raises(RuntimeError), s.transaction():
+                            s.insert(record(f"{uid}-undone"))
+                            raise RuntimeError
+                pending.append((uid, s.durable_future(owed.seq)))
+                if len(pending) > 16:
+                    done_uid, future = pending.pop(0)
+                    future.result(timeout=30)
+                    ack(done_uid)
+            for done_uid, future in pending:
+                future.result(timeout=30)
+                ack(done_uid)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    def pool(s: SQLiteStorage, name: str) -> None:
+        try:
+            n = 0
+            while time.monotonic() < stop:
+                n += 1
+                s.insert(record(f"{name}-{n}"))
+                ack(f"{name}-{n}")
+                assert s.load(f"{name}-{n}") is not None
+                s.locate(LocateQuery([Condition("Name", f"name-{name}-{n}")]))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=loop_like, args=(s1, "loop1")),
+        threading.Thread(target=pool, args=(s1, "pool1a")),
+        threading.Thread(target=pool, args=(s1, "pool1b")),
+        threading.Thread(target=loop_like, args=(s2, "loop2")),
+        threading.Thread(target=pool, args=(s2, "pool2")),
+    ]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert not errors, errors
+    s1.close()
+    s2.close()
+    assert acked and len(commits) < s1._assigned  # some units did share a COMMIT
+    stored = committed_uids(path)
+    assert set(acked) <= stored
+    assert not any(u.endswith("-undone") for u in stored)
+    again = open_store(url, protector)
+    try:
+        for uid in acked:
+            if uid.startswith("loop1-") and int(uid.split("-")[1]) % 3 == 0:
+                prev = again.load(f"loop1-{int(uid.split('-')[1]) - 1}")
+                assert prev is not None and prev.attributes.endswith(b"+")
+    finally:
+        again.close()
+
+
+def test_a_durability_scope_owing_a_failed_unit_raises(store: SQLiteStorage) -> None:
+    """owed_durability() nested in durability_scope(): units left open owe the outer scope,
+    whose end commits and syncs them, or raises if their COMMIT failed, even once later
+    units have committed."""
+    with store._writing("setup", False) as con:
+        con.execute("CREATE TABLE t (x INTEGER REFERENCES objects(id) DEFERRABLE INITIALLY DEFERRED)")
+    gate = Gate(store)
+    gate.busy_syncer()
+    with pytest.raises(StoreError), store.durability_scope():
+        with store.owed_durability(), store._writing("bad", True) as con:
+            con.execute("INSERT INTO t VALUES (999999)")
+        assert store._open_last
+        store._commit_open()  # fails (as if the syncer had committed it between two units)
+        store.insert(record("later"))  # a later unit commits
+        assert store._seq == store._assigned
+    with store.owed_durability() as owed:  # the same in the loop's scope
+        with store._writing("bad", True) as con:
+            con.execute("INSERT INTO t VALUES (999999)")
+        store._commit_open()
+        store.insert(record("later-owed"))  # left open: the syncer is still held
+    assert store._open_last
+    with pytest.raises(StoreError):
+        store.durable_future(owed.seq).result(timeout=1)
+    gate.release.set()
+    gate.first.result(timeout=10)
+
+    gate = Gate(store)
+    gate.busy_syncer("second")
+    with store.durability_scope():
+        with store.owed_durability():
+            store.insert(record("a"))
+        assert store._seq < store._open_last
+        threading.Timer(0.1, gate.release.set).start()
+    assert store._synced >= store._seq and store.load("a") is not None  # the scope's end did it
