@@ -24,11 +24,14 @@
   at its end. The syncer commits the open transaction right after its fsync (one COMMIT:
   consecutive Creates touch the same rightmost index leaves, each written to the WAL once per
   batch instead of once per Create, ~3x less WAL), then fsyncs again for the waiters. When the
-  syncer is idle a unit commits itself, so an idle server's latency is unchanged. Any other
-  user of the writer commits the open transaction first: a blocking write of another thread,
-  the checkpoint thread's WAL-restart step, ``close()``, a ``_wait_synced`` of an open unit. A
-  failed COMMIT fails every unit in it: their futures raise StoreError (their responses were
-  never sent) and their numbers stay failed (``_failed``).
+  syncer is idle a unit commits itself, so an idle server's latency is unchanged; so it does
+  for ``CONTENDED_S`` after this process last had to wait for the writer flock (another
+  process writes to the file too: units left open would hold the flock, and stall that
+  process's event loop, for an fsync instead of a unit). Any other user of the writer
+  commits the open transaction first: a blocking write of another thread, the checkpoint
+  thread's WAL-restart step, ``close()``, a ``_wait_synced`` of an open unit. A failed COMMIT
+  fails every unit in it: their futures raise StoreError (their responses were never sent)
+  and their numbers stay failed (``_failed``).
 - Read-your-writes: a thread in ``owed_durability()`` reads through the writer connection
   (under ``_write_lock``) while units are left open, so request 2 on the loop sees request 1's
   uncommitted write (else it could read the older row and write it back: a lost update);
@@ -104,6 +107,10 @@ URL_PREFIX = "sqlite:///"
 BUSY_TIMEOUT_S = 30.0
 CHECKPOINT_UNITS = 64  # committed write units between two background checkpoint passes
 WAL_RESTART_FRAMES = 4096  # WAL length (pages) from which a pass also lets the WAL restart
+# Units are left open (group commit) only if no other process has made this one wait for the
+# writer flock for that long: units left open hold it across an fsync, and another process's
+# event loop would wait for it that long instead of one unit.
+CONTENDED_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -427,9 +434,10 @@ class SQLiteStorage:
             if durable:
                 for uid in uids:
                     self._pending[uid] = seq
-            if batched and self._batching:
+            if batched and self._batching and time.monotonic() - self._write_lock.contended_at > CONTENDED_S:
                 # An fsync is running: the syncer commits this unit with whatever follows it
-                # when the fsync ends (one COMMIT, each page written once for them all).
+                # when the fsync ends (one COMMIT, each page written once for them all). Not
+                # while other processes write (CONTENDED_S).
                 self._open_last = seq
                 cv.notify_all()
                 return seq
@@ -1147,6 +1155,7 @@ class _WriterLock:
         self._thread_lock = threading.Lock()
         self._owner = 0  # thread id of the holder of the thread lock
         self._file_locked = False  # under the thread lock
+        self.contended_at = -CONTENDED_S  # when lock_file last waited for another process
         try:
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
         except OSError as exc:
@@ -1167,7 +1176,11 @@ class _WriterLock:
     def lock_file(self) -> None:
         """Under the thread lock: take the flock (before BEGIN)."""
         if not self._file_locked:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self.contended_at = time.monotonic()  # another process writes too
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
             self._file_locked = True
 
     def unlock_file(self) -> None:

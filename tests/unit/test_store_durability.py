@@ -23,6 +23,7 @@ from profiles.store import (
     StoreError,
     open_store,
 )
+from profiles.store import sqlite as sqlite_store
 from profiles.store.sqlite import SQLiteStorage
 
 
@@ -415,10 +416,12 @@ def test_non_durable_units_ride_along_and_owe_nothing(store: SQLiteStorage) -> N
     assert got is not None and got.state == 2
 
 
-def test_soak_every_acknowledged_write_survives(tmp_path: Path) -> None:
+def test_soak_every_acknowledged_write_survives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A loop-like thread (owed_durability, futures), blocking writers in pool threads and a
     second store on the same file (another process's writer) all at once, with fsyncs slow
     enough for units to pile up: everything acknowledged is there after reopening."""
+    # units are left open even though the other store waits on the flock (the harder case)
+    monkeypatch.setattr(sqlite_store, "CONTENDED_S", 0.0)
     protector = KeyProtector(os.urandom(32))
     path = tmp_path / "k.db"
     url = f"sqlite:///{path}"
@@ -546,3 +549,37 @@ def test_a_durability_scope_owing_a_failed_unit_raises(store: SQLiteStorage) -> 
         assert store._seq < store._open_last
         threading.Timer(0.1, gate.release.set).start()
     assert store._synced >= store._seq and store.load("a") is not None  # the scope's end did it
+
+
+def test_no_units_left_open_while_another_process_waits_for_the_writer(tmp_path: Path) -> None:
+    """Units left open hold the writer flock across an fsync: while another process on the
+    file has recently made this one wait for it, units commit themselves again."""
+    protector = KeyProtector(os.urandom(32))
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    s1, s2 = open_store(url, protector), open_store(url, protector)
+    assert isinstance(s1, SQLiteStorage) and isinstance(s2, SQLiteStorage)
+    try:
+        gate = Gate(s1)
+        gate.busy_syncer()
+        assert owed_insert(s1, "batched") == s1._open_last  # nobody else: left open
+        s1._commit_open()
+        held = threading.Event()
+
+        def other_process() -> None:
+            with s2._write_lock:
+                s2._write_lock.lock_file()
+                held.set()
+                time.sleep(0.1)
+                s2._write_lock.unlock_file()
+
+        th = threading.Thread(target=other_process)
+        th.start()
+        assert held.wait(10)
+        seq = owed_insert(s1, "after-waiting")  # waits for s2's flock
+        th.join(10)
+        assert s1._seq == seq and not s1._open_last  # committed by its own thread
+        gate.release.set()
+        gate.first.result(timeout=10)
+    finally:
+        s1.close()
+        s2.close()
