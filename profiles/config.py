@@ -35,11 +35,15 @@ Layout (all tables and keys optional; relative paths are relative to the file's 
     idle_timeout = 300.0          # seconds a connection may wait between requests
     read_timeout = 10.0           # seconds to receive one whole request once it started
     handshake_timeout = 10.0      # seconds from accept to a completed TLS handshake
-    workers = 8                   # threads calling the (blocking) engine; 0 = on the event loop
+    workers = 8                   # threads for requests that do not run on the event loop: a
+                                  # Locate with a Digest filter (with the SQLite or memory store
+                                  # everything else runs on the loop, and a durable write's answer
+                                  # awaits its group fsync there); 0 = everything on the loop
     processes = 1                 # server processes (each its own engine, store connections and
                                   # workers) behind one listener; 0 = one per CPU (profiles/supervisor.py;
                                   # the read barrier holds per process, README "Running the server")
-    inline_reads = true           # read-only requests (Locate, Query, ...) on the loop, others in threads
+    inline_reads = true           # for a store without the fsync hand-over: read-only requests
+                                  # (Locate, Query, ...) on the loop, others in threads
     shutdown_timeout = 10.0       # drain time for in-flight requests after SIGTERM
     max_batch_items = 256         # engine: more batch items -> Invalid Message
 
