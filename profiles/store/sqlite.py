@@ -866,10 +866,14 @@ class SQLiteStorage:
     def load(self, uid: str, *, index: bool = True) -> ObjectRecord | None:
         with self._reading() as (con, via_writer):
             row = con.execute(_LOAD_WITH_INDEX if index else _LOAD, (uid,)).fetchone()
-        if row is None:
-            return None
-        if uid in self._pending:
-            self._read_barrier((uid,), via_writer)
+            if row is None:
+                return None
+            if uid in self._pending:
+                # Inside _reading: a read through the writer still holds it, so the unit read
+                # cannot be committed (or fail) before the barrier has judged it (a
+                # handing-over thread only owes there; a thread owning its unit holds the
+                # writer anyway; the reader connection holds nothing).
+                self._read_barrier((uid,), via_writer)
         object_type, owner, state, created, archived, attributes, material, index_rows = row
         if material is not None:
             material = self._protector.unwrap(material, uid.encode())
@@ -1030,6 +1034,9 @@ class SQLiteStorage:
         the units left open, then fsyncs; as in _wait_synced, one fsync covers every unit
         committed before it starts."""
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        # Running: it cannot be cancelled (asyncio.wrap_future cancels it with the awaiting
+        # task), so resolving it never raises InvalidStateError in the syncer or a committer.
+        future.set_running_or_notify_cancel()
         with self._sync_cv:
             if self._broken:
                 future.set_exception(StoreError("fsync failed; the write may not be durable"))
