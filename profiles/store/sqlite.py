@@ -414,8 +414,9 @@ class SQLiteStorage:
         """Under _write_lock: undo this thread's unit, and only it."""
         writer = self._writer
         if st.joined:
-            writer.execute("ROLLBACK TO u")
-            writer.execute("RELEASE u")
+            if writer.in_transaction:  # (else SQLite rolled it all back: SQLITE_FULL, IOERR)
+                writer.execute("ROLLBACK TO u")
+                writer.execute("RELEASE u")
             return
         try:
             if writer.in_transaction:
@@ -634,7 +635,9 @@ class SQLiteStorage:
         lock.acquire()
         try:
             if self._open_last:
-                if st.handing_over:
+                # (joined only while the transaction lasts: SQLite rolls it all back on some
+                # errors, and SAVEPOINT u would start a transaction that RELEASE u commits)
+                if st.handing_over and self._writer.in_transaction:
                     self._writer.execute("SAVEPOINT u")
                     st.joined = True
                     return

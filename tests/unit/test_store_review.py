@@ -4,6 +4,7 @@ races and failure paths found in review (see each test)."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -111,3 +112,31 @@ def test_a_cancelled_future_of_a_failed_commit_does_not_break_the_writer(store: 
     later = owed_insert(store, "later")
     store.durable_future(later).result(timeout=5)
     assert store.load("later") is not None and store.load("c") is None
+
+
+def test_a_transaction_sqlite_rolled_back_is_not_joined(store: SQLiteStorage) -> None:
+    """SQLite may roll back the whole transaction when a statement fails with SQLITE_FULL,
+    SQLITE_IOERR or SQLITE_NOMEM (https://sqlite.org/lang_transaction.html). Units left open
+    are then lost. The next unit of the loop must not "join" them: its SAVEPOINT u would start
+    a transaction of its own, which its RELEASE u commits at once, outside the bookkeeping
+    (later reported failed although stored, and never synced for its readers)."""
+    gate = Gate(store)
+    gate.busy_syncer()
+    a = owed_insert(store, "a")  # left open
+    assert store._open_last == a
+    with (
+        pytest.raises(sqlite3.OperationalError, match="disk is full"),
+        store.owed_durability(),
+        store._writing("x", True) as con,
+    ):
+        con.execute("ROLLBACK")  # what SQLite does on such an error: the transaction is gone
+        raise sqlite3.OperationalError("database or disk is full")
+    b = owed_insert(store, "b")
+    fa, fb = store.durable_future(a), store.durable_future(b)
+    gate.release.set()
+    gate.first.result(timeout=5)
+    with pytest.raises(StoreError):
+        fa.result(timeout=5)  # "a" was lost with the transaction
+    fb.result(timeout=5)  # "b" is stored, and acknowledged only once synced
+    assert store.load("b") is not None and store.load("a") is None
+    assert b not in store._failed and store._synced >= b
