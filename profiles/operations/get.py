@@ -5,10 +5,11 @@ from __future__ import annotations
 from agent.model import GetRequest, GetResponse
 from agent.spec import ItemType, KeyFormatType, ObjectType, Operation, ResultReason, Tag, Version
 from agent.ttlv import Item
-from profiles.attrs import AttrSet, index_rows, replaced_value
+from profiles.attrs import AttrSet, index_rows, make_attr, replaced_value
 from profiles.operations.base import Context, Handler, boolean, enum, fail, one, struct, text
 from profiles.operations.digest import stored_attributes
 from profiles.operations.objects import KEY_OBJECTS, key_block
+from profiles.store import IndexEntry
 
 R = ResultReason
 KFT = KeyFormatType
@@ -74,20 +75,30 @@ _TRUE = boolean(Tag.FRESH, True)
 _FALSE = boolean(Tag.FRESH, False)
 
 
+def _fresh_row(value: Item) -> IndexEntry:
+    (row,) = index_rows([make_attr("Fresh", value, 0)])
+    return row
+
+
+# The one index row of Fresh True and of Fresh False, as every object's rows hold it.
+_FRESH_ROWS = (_fresh_row(_TRUE), _fresh_row(_FALSE))
+
+
 def _patch_fresh(ctx: Context, uid: str, blob: bytes, attrs: AttrSet) -> bool:
     """The cheap exact update of a first Get: Fresh's value bytes patched in the stored
-    attributes blob and the index rows of the patched blob (the store rewrites only the rows
-    that differ from its stored copy: Fresh's), nothing else rewritten (no re-encoding, no
-    second load, no material re-wrap). A compare-and-set on the blob read by this Get; False
-    (the caller saves the whole record) if the blob does not allow the patch, holds a Digest
-    Value stored in clear by an earlier version (a full save drops it), or changed meanwhile."""
+    attributes blob and its index row swapped in the store's copy, nothing else rewritten (no
+    re-encoding, no second load, no index rows rebuilt, no material re-wrap). A
+    compare-and-set on the blob read by this Get; False (the caller saves the whole record)
+    if the blob does not allow the patch, its stored rows hold no Fresh True row, it holds a
+    Digest Value stored in clear by an earlier version (a full save drops it), or it changed
+    meanwhile."""
     new = replaced_value(blob, "Fresh", _TRUE, _FALSE, opened=attrs)
     if new is None:
         return False
     patched = AttrSet.from_bytes(new)  # decoded by replaced_value
     if stored_attributes(patched) is not patched:
         return False
-    return ctx.store.update_attributes(uid, blob, new, index_rows(patched.items), durable=False)
+    return ctx.store.update_attributes(uid, blob, new, swap=_FRESH_ROWS, durable=False)
 
 
 def get(ctx: Context, payload: Item) -> list[Item]:

@@ -138,13 +138,23 @@ class Storage(Protocol):
         ...
 
     def update_attributes(
-        self, uid: str, expected: bytes, attributes: bytes, index: list[IndexEntry], *, durable: bool = True
+        self,
+        uid: str,
+        expected: bytes,
+        attributes: bytes,
+        index: list[IndexEntry] | None = None,
+        *,
+        swap: tuple[IndexEntry, IndexEntry] | None = None,
+        durable: bool = True,
     ) -> bool:
         """Compare-and-set of the attributes blob and the index rows only (material, state and
         the other columns are kept): writes and returns True if the stored attributes blob is
         still ``expected``, else (changed meanwhile, or no such object) writes nothing and
-        returns False. ``durable`` as for :meth:`update`. A Get clearing Fresh uses it (its blob
-        patched, one index row swapped), so a write prepared from its read never undoes a newer one."""
+        returns False. The new rows are ``index``, or the stored rows with the first one equal
+        to ``swap[0]`` replaced by ``swap[1]`` (False, nothing written, if none is equal); one
+        of the two is given (ValueError otherwise). ``durable`` as for :meth:`update`. A Get
+        clearing Fresh uses it (its blob patched, its Fresh row swapped), so a write prepared
+        from its read never undoes a newer one."""
         ...
 
     def locate(self, q: LocateQuery) -> list[str]:

@@ -80,8 +80,17 @@ class MemoryStorage:
             self._objects[rec.uid] = (entry[0], self._stored(rec))
 
     def update_attributes(
-        self, uid: str, expected: bytes, attributes: bytes, index: list[IndexEntry], *, durable: bool = True
+        self,
+        uid: str,
+        expected: bytes,
+        attributes: bytes,
+        index: list[IndexEntry] | None = None,
+        *,
+        swap: tuple[IndexEntry, IndexEntry] | None = None,
+        durable: bool = True,
     ) -> bool:
+        if (index is None) == (swap is None):
+            raise ValueError("update_attributes takes the new index rows or one row to swap")
         with self._lock:
             self._check_open()
             entry = self._objects.get(uid)
@@ -89,7 +98,13 @@ class MemoryStorage:
                 return False
             rec = copy_record(entry[1])
             rec.attributes = attributes
-            rec.index = list(index)
+            if swap is not None:
+                if swap[0] not in rec.index:
+                    return False
+                rec.index[rec.index.index(swap[0])] = swap[1]
+            else:
+                assert index is not None
+                rec.index = list(index)
             self._claim_unique(rec, entry[1])
             self._objects[uid] = (entry[0], rec)  # material stays as stored (wrapped)
             return True

@@ -830,15 +830,25 @@ class SQLiteStorage:
                 "attributes = ?, material = ?, index_rows = ? WHERE uid = ?",
                 row,
             )
-            self._rewrite_index(con, obj, old_rows, rec.index)
+            self._rewrite_index(con, obj, old_rows, [_json_row(e) for e in rec.index])
 
     def _rewrite_index(
-        self, con: sqlite3.Connection, obj: int, old_rows: str, index: list[IndexEntry]
+        self, con: sqlite3.Connection, obj: int, old_rows: str, new_rows: list[list[Any]]
     ) -> None:
         """Only the table rows that changed are rewritten (a Get clearing Fresh changes one,
-        a Destroy a few); the old ones come from the objects.index_rows copy."""
-        old = _table_rows([_entry_of(r) for r in json.loads(old_rows)])
-        new = _table_rows(index)
+        a Destroy a few); the old ones come from the objects.index_rows copy. Rows are
+        compared as the JSON copies hold them, and only the attribute names whose rows differ
+        are turned into table rows (table rows are per name: the other names' are equal)."""
+        old_list = json.loads(old_rows)
+        if old_list == new_rows:
+            return
+        if len(old_list) == len(new_rows):
+            # a name whose rows changed differs at some position (superset, never a miss)
+            names = {r[0] for o, n in zip(old_list, new_rows, strict=True) if o != n for r in (o, n)}
+        else:
+            names = {r[0] for r in old_list} | {r[0] for r in new_rows}
+        old = _table_rows([_entry_of(r) for r in old_list if r[0] in names])
+        new = _table_rows([_entry_of(r) for r in new_rows if r[0] in names])
         self._write_index(
             con,
             obj,
@@ -847,8 +857,17 @@ class SQLiteStorage:
         )
 
     def update_attributes(
-        self, uid: str, expected: bytes, attributes: bytes, index: list[IndexEntry], *, durable: bool = True
+        self,
+        uid: str,
+        expected: bytes,
+        attributes: bytes,
+        index: list[IndexEntry] | None = None,
+        *,
+        swap: tuple[IndexEntry, IndexEntry] | None = None,
+        durable: bool = True,
     ) -> bool:
+        if (index is None) == (swap is None):
+            raise ValueError("update_attributes takes the new index rows or one row to swap")
         with self._writing(uid, durable) as con:
             found = con.execute(
                 "SELECT id, index_rows, attributes FROM objects WHERE uid = ?", (uid,)
@@ -856,12 +875,21 @@ class SQLiteStorage:
             if found is None or found[2] != expected:
                 return False
             obj, old_rows, _ = found
-            index_rows = json.dumps([_json_row(e) for e in index], separators=(",", ":"))
+            if swap is not None:
+                new_rows = json.loads(old_rows)
+                try:
+                    at = new_rows.index(_json_row(swap[0]))
+                except ValueError:
+                    return False  # no such row stored: the caller saves the whole record
+                new_rows[at] = _json_row(swap[1])
+            else:
+                assert index is not None
+                new_rows = [_json_row(e) for e in index]
             con.execute(
                 "UPDATE objects SET attributes = ?, index_rows = ? WHERE id = ?",
-                (attributes, index_rows, obj),
+                (attributes, json.dumps(new_rows, separators=(",", ":")), obj),
             )
-            self._rewrite_index(con, obj, old_rows, index)
+            self._rewrite_index(con, obj, old_rows, new_rows)
         return True
 
     # -- reads -----------------------------------------------------------------------------

@@ -1060,3 +1060,28 @@ def test_migration_4_moves_the_rows_of_a_migration_3_database(
         assert "attr_index" not in tables and {"idx_key", "idx_num", "idx_unique"} <= tables
     finally:
         s.close()
+
+
+def test_update_attributes_swaps_one_stored_row(store: Storage) -> None:
+    """The first Get's Fresh update: the stored rows with one row replaced, nothing else
+    rebuilt (rows of older versions stay as stored); no such row: nothing written."""
+    rows = [IndexEntry("Fresh", "1", 1), IndexEntry("Name", "n1"), IndexEntry("Lease Time", "3600", 3600)]
+    store.insert(record("u1", index=rows))
+    rec = store.load("u1")
+    assert rec is not None
+    fresh, stale = IndexEntry("Fresh", "1", 1), IndexEntry("Fresh", "0", 0)
+    assert store.update_attributes("u1", rec.attributes, b"patched", swap=(fresh, stale), durable=False)
+    got = store.load("u1")
+    assert got is not None and got.attributes == b"patched"
+    assert got.index == [stale, IndexEntry("Name", "n1"), IndexEntry("Lease Time", "3600", 3600)]
+    assert store.locate(LocateQuery([Condition("Fresh", "0")])) == ["u1"]
+    assert store.locate(LocateQuery([Condition("Fresh", "1")])) == []
+    assert store.locate(LocateQuery([Condition("Name", "n1")])) == ["u1"]
+    # the row is gone now: nothing written, the blob stays
+    assert not store.update_attributes("u1", b"patched", b"again", swap=(fresh, stale))
+    again = store.load("u1")
+    assert again is not None and again.attributes == b"patched"
+    with pytest.raises(ValueError):
+        store.update_attributes("u1", b"patched", b"x")
+    with pytest.raises(ValueError):
+        store.update_attributes("u1", b"patched", b"x", [stale], swap=(stale, fresh))
