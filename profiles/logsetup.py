@@ -75,22 +75,12 @@ class TextFormatter(logging.Formatter):
 _OURS = "_keyshelf_handler"
 
 
-class _AsyncioStartTlsNoise(logging.Filter):
-    """asyncio (3.11) warns "returning true from eof_received() has no effect when using ssl"
-    whenever a client closes a stream upgraded with ``start_tls`` (how the server enforces its
-    connection limit before the handshake). It is not actionable: drop exactly that record."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.name == "asyncio" and "eof_received()" in record.getMessage())
-
-
 def configure(level: str = "INFO", fmt: str = "json", stream: TextIO | None = None) -> logging.Handler:
     """Route every logger (keyshelf's, asyncio's) to one handler with the chosen format.
     Replaces a handler installed by an earlier call; leaves other handlers alone."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     setattr(handler, _OURS, True)
-    handler.addFilter(_AsyncioStartTlsNoise())
     root = logging.getLogger()
     for old in list(root.handlers):
         if getattr(old, _OURS, False):

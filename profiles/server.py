@@ -52,7 +52,7 @@ import signal
 import socket
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -116,32 +116,28 @@ def _has_item(data: bytes, header: bytes) -> bool:
     return False
 
 
-def _digest_locate(data: bytes) -> bool:
-    """True if the raw request may hold a Locate with a Digest filter (a hint, as reads_only)."""
+def _operations(data: bytes) -> Iterator[int]:
+    """The values of the Operation items found at item boundaries of a raw request (a hint:
+    a byte string holding the same bytes can only move a request to the other executor)."""
     pos = data.find(_OPERATION_ITEM)
     while pos >= 0:
-        if int.from_bytes(data[pos + 8 : pos + 12], "big") == Operation.LOCATE:
-            return _has_item(data, _DIGEST_NAME_ITEM) or _has_item(data, _DIGEST_ITEM)
+        yield int.from_bytes(data[pos + 8 : pos + 12], "big")
         pos = data.find(_OPERATION_ITEM, pos + 16)
-    return False
+
+
+def _digest_locate(data: bytes) -> bool:
+    """True if the raw request may hold a Locate with a Digest filter (a hint, as reads_only)."""
+    return Operation.LOCATE in _operations(data) and (
+        _has_item(data, _DIGEST_NAME_ITEM) or _has_item(data, _DIGEST_ITEM)
+    )
 
 
 def reads_only(data: bytes) -> bool:
     """Scheduling hint, never a decision about the request: True if the raw request holds at
     least one Operation item, all of them are in INLINE_OPERATIONS, and no Locate among them
-    carries a Digest filter. A byte string that happens to contain the same bytes can only
-    move a request to the other executor."""
-    pos = data.find(_OPERATION_ITEM)
-    if pos < 0:
-        return False
-    locate = False
-    while pos >= 0:
-        operation = int.from_bytes(data[pos + 8 : pos + 12], "big")
-        if operation not in INLINE_OPERATIONS:
-            return False
-        locate = locate or operation == Operation.LOCATE
-        pos = data.find(_OPERATION_ITEM, pos + 16)
-    return not (locate and (_has_item(data, _DIGEST_NAME_ITEM) or _has_item(data, _DIGEST_ITEM)))
+    carries a Digest filter."""
+    operations = list(_operations(data))
+    return bool(operations) and INLINE_OPERATIONS.issuperset(operations) and not _digest_locate(data)
 
 
 # -- what the server needs from the engine ---------------------------------------------------

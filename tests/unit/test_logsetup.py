@@ -66,10 +66,3 @@ def test_reconfigure_replaces_only_its_own_handler(stream: io.StringIO) -> None:
     before = len(root.handlers)
     configure("INFO", "text", io.StringIO())
     assert len(root.handlers) == before
-
-
-def test_asyncio_start_tls_noise_dropped(stream: io.StringIO) -> None:
-    logging.getLogger("asyncio").warning("returning true from eof_received() has no effect when using ssl")
-    logging.getLogger("asyncio").warning("something else")
-    lines = stream.getvalue().splitlines()
-    assert len(lines) == 1 and "something else" in lines[0]
