@@ -7,7 +7,7 @@ import pytest
 from agent import model
 from agent.spec import V1_4, V2_1, ObjectType, Operation
 from agent.ttlv import Item, decode, encode
-from profiles.server import peer_identity, reads_only
+from profiles.server import _digest_locate, peer_identity, reads_only
 
 
 def request(*operations: tuple[Operation, object], version: object = V1_4) -> bytes:
@@ -105,6 +105,10 @@ def test_locate_by_digest_goes_to_the_pool() -> None:
         assert not reads_only(request(by_digest, version=version))
         assert not reads_only(request(QUERY, by_digest, version=version))
         assert reads_only(request(by_name, version=version))  # the word alone is no Digest filter
+        # with a store that hands its fsync waits over, only this kind of request leaves the loop
+        assert _digest_locate(request(by_digest, version=version))
+        assert _digest_locate(request(CREATE, by_digest, version=version))
+        assert not _digest_locate(request(by_name, CREATE, GET, version=version))
 
 
 def test_every_configurable_identity_mode_is_read() -> None:
