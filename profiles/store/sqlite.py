@@ -681,6 +681,8 @@ class SQLiteStorage:
             st.clean = 0
             st.durable = False
             st.durable_uids = []
+        else:
+            self._require_transaction()
         # Statements are not free (a Create was BEGIN, 3 SAVEPOINTs, its writes, 3 RELEASEs,
         # COMMIT): a write that can be undone by undoing the unit or by the savepoint just
         # taken takes none of its own.
@@ -695,7 +697,8 @@ class SQLiteStorage:
             try:
                 yield self._writer
             except BaseException:
-                self._writer.execute(f"ROLLBACK TO s{clean}")  # s{clean} stays, released at its end
+                if self._writer.in_transaction:  # else SQLite undid it all (_require_transaction)
+                    self._writer.execute(f"ROLLBACK TO s{clean}")  # s{clean} stays, released at its end
                 raise
         else:
             with self._savepoint("w"):
@@ -704,6 +707,15 @@ class SQLiteStorage:
         if durable:
             st.durable = True
             st.durable_uids.append(uid)
+
+    def _require_transaction(self) -> None:
+        """The scopes of this thread own the writer: StoreError if SQLite rolled their
+        transaction back meanwhile (it does on SQLITE_FULL, IOERR, NOMEM:
+        https://sqlite.org/lang_transaction.html). A further SAVEPOINT or write would start
+        a transaction of its own, committed at once outside the scopes: stored although the
+        request fails (a retried Create would then find its Name taken)."""
+        if not self._writer.in_transaction:
+            raise StoreError("SQLite rolled the transaction back after an error; nothing of it was stored")
 
     def _end_scope_transaction(self, st: _ThreadState, *, commit: bool) -> int:
         """End the unit this thread's scopes own (commit or undo) and give the writer back;
@@ -717,8 +729,9 @@ class SQLiteStorage:
         try:
             yield
         except BaseException:
-            con.execute(f"ROLLBACK TO {name}")
-            con.execute(f"RELEASE {name}")
+            if con.in_transaction:  # else SQLite undid it all (_require_transaction)
+                con.execute(f"ROLLBACK TO {name}")
+                con.execute(f"RELEASE {name}")
             raise
         con.execute(f"RELEASE {name}")
 
@@ -966,6 +979,11 @@ class SQLiteStorage:
         st.depth += 1
         level = st.depth
         if st.holds_writer:
+            try:
+                self._require_transaction()
+            except BaseException:
+                st.depth -= 1
+                raise
             self._writer.execute(f"SAVEPOINT s{level}")
             st.savepoints.add(level)
             st.clean = level
@@ -978,10 +996,13 @@ class SQLiteStorage:
             had_savepoint = level in st.savepoints
             try:
                 if had_savepoint:
-                    if not ok:
-                        self._writer.execute(f"ROLLBACK TO s{level}")
-                    self._writer.execute(f"RELEASE s{level}")
                     st.clean = -1
+                    if self._writer.in_transaction:
+                        if not ok:
+                            self._writer.execute(f"ROLLBACK TO s{level}")
+                        self._writer.execute(f"RELEASE s{level}")
+                    elif ok:
+                        self._require_transaction()  # its writes went with the transaction
             finally:
                 st.savepoints.discard(level)
                 st.depth -= 1

@@ -3,6 +3,7 @@ races and failure paths found in review (see each test)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -140,3 +141,36 @@ def test_a_transaction_sqlite_rolled_back_is_not_joined(store: SQLiteStorage) ->
     fb.result(timeout=5)  # "b" is stored, and acknowledged only once synced
     assert store.load("b") is not None and store.load("a") is None
     assert b not in store._failed and store._synced >= b
+
+
+@pytest.mark.parametrize("handing_over", [False, True])
+def test_scopes_after_sqlite_rolled_their_transaction_back_store_nothing(
+    store: SQLiteStorage, handing_over: bool
+) -> None:
+    """A batch (Continue): item 1 writes, item 2's statement fails and SQLite rolls the whole
+    transaction back (SQLITE_FULL, IOERR, NOMEM). Item 2 reports its own error, not a missing
+    savepoint; item 3 must not start a transaction of its own (committed at once, it would be
+    stored although the batch fails: a retried Create would find its Name taken); the batch
+    fails and nothing of it is stored."""
+    outcomes: list[str] = []
+    outer = store.owed_durability() if handing_over else contextlib.nullcontext()
+    with pytest.raises(StoreError), outer, store.transaction():
+        with store.transaction():
+            store.insert(record("one"))
+        with (
+            pytest.raises(sqlite3.OperationalError, match="disk is full"),
+            store.transaction(),
+            store._writing("two", True) as con,
+        ):
+            con.execute("ROLLBACK")  # what SQLite does on such an error
+            raise sqlite3.OperationalError("database or disk is full")
+        try:
+            with store.transaction():
+                store.insert(record("three"))
+        except StoreError:
+            outcomes.append("three refused")
+    assert outcomes == ["three refused"]
+    assert [u for u in ("one", "two", "three") if store.load(u) is not None] == []
+    assert not store._writer.in_transaction
+    store.insert(record("four"))  # the store goes on
+    assert store.load("four") is not None
