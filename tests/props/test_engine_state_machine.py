@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -116,6 +117,7 @@ from agent.spec import (
     value_in_version,
 )
 from profiles.engine import Engine, EngineConfig
+from profiles.keyprotect import KeyProtector
 from profiles.store import open_store
 
 R = ResultReason
@@ -125,6 +127,7 @@ IDENTITY = "client-a"
 T0 = 1_800_000_000
 
 EXAMPLES = int(os.environ.get("KEYSHELF_SM_EXAMPLES", "40"))
+SQLITE_EXAMPLES = int(os.environ.get("KEYSHELF_SM_SQLITE_EXAMPLES", "15"))
 STEPS = int(os.environ.get("KEYSHELF_SM_STEPS", "40"))
 
 DATES = ("Activation Date", "Deactivation Date", "Process Start Date", "Protect Stop Date")
@@ -227,14 +230,28 @@ class EngineStateMachine(RuleBasedStateMachine):
         self.last_random = b""
         self.uids = 0
         self.registered = 0
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if self.on_sqlite:
+            self._tmp = tempfile.TemporaryDirectory(prefix="keyshelf-sm-")
+            store = open_store(f"sqlite:///{self._tmp.name}/sm.db", KeyProtector(bytes(32)))
+        else:
+            store = open_store("memory:")
+        self.store = store
         self.engine = Engine(
             EngineConfig(),
-            open_store("memory:"),
+            store,
             clock=lambda: float(self.now),
             random=self._random,
             new_uid=self._new_uid,
         )
         self.objects: dict[str, Obj] = {}
+
+    on_sqlite = False  # SQLiteEngineStateMachine: the SQLite store, requests as the event loop runs them
+
+    def teardown(self) -> None:
+        self.store.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
 
     # ------------------------------------------------------------------ injected services
     def _random(self, n: int) -> bytes:
@@ -255,7 +272,14 @@ class EngineStateMachine(RuleBasedStateMachine):
             RequestHeader(protocol_version=ProtocolVersion.of(version), batch_count=1),
             (RequestBatchItem(operation=op, request_payload=payload),),
         )
-        raw = self.engine.handle(encode_message(msg), IDENTITY)
+        if self.on_sqlite:
+            # as profiles/server.py runs a request: on one thread, durability handed over,
+            # the answer released once the group fsync covering it is done
+            with self.store.owed_durability() as owed:  # type: ignore[attr-defined]
+                raw = self.engine.handle(encode_message(msg), IDENTITY)
+            self.store.durable_future(owed.seq).result(timeout=30)  # type: ignore[attr-defined]
+        else:
+            raw = self.engine.handle(encode_message(msg), IDENTITY)
         resp = decode_response(raw)
         assert resp.response_header.protocol_version.as_version() == version
         assert len(resp.batch_items) == 1
@@ -689,3 +713,19 @@ EngineStateMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestEngineStateMachine = EngineStateMachine.TestCase
+
+
+class SQLiteEngineStateMachine(EngineStateMachine):
+    """The same machine on the SQLite store (index tables, Fresh row swap, group commit),
+    each request inside owed_durability() and answered once durable_future resolved."""
+
+    on_sqlite = True
+
+
+SQLiteEngineStateMachine.TestCase.settings = settings(
+    max_examples=SQLITE_EXAMPLES,
+    stateful_step_count=STEPS,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestSQLiteEngineStateMachine = SQLiteEngineStateMachine.TestCase
