@@ -114,3 +114,68 @@ def test_concurrent_mixed_load_survives_a_restart(tmp_path: Path) -> None:
             conn.close()
     assert len(kept) > WORKERS * ROUNDS // 2
     assert refused  # the contended Names were refused to the later worker (2 x 14 per pair)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_creates_acknowledged_under_concurrent_load_survive_kill_9(tmp_path: Path, processes: int) -> None:
+    """Clients create keys as fast as they can while the server's whole process group is
+    SIGKILLed: every Create answered before the kill is there after a restart, with the key
+    bytes its first Get returned. (A kill keeps what reached the page cache: this checks that
+    nothing is answered before its COMMIT, not the fsync; test_server_durable_ack.py holds an
+    fsync back and sees the answer wait for it.)"""
+    import os
+    import signal
+    import time
+
+    data = tmp_path / "data"
+    harness.init_data_dir(data)
+    config = data / "keyshelf.toml"
+    text = config.read_text().replace("[limits]\n", f"[limits]\nprocesses = {processes}\n", 1)
+    config.write_text(text)
+    acked: dict[str, bytes] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client(n: int, server: harness.ServerProcess) -> None:
+        conn = connect(server)
+        try:
+            r = 0
+            while not stop.is_set():
+                r += 1
+                created = send(conn, request(V1_4, create_aes(V1_4, f"c{n}-{r}"))).items[0]
+                assert created.ok
+                with lock:
+                    acked[created.uid] = b""  # acknowledged: the response has arrived
+                kb = key_bytes(conn, created.uid)
+                assert kb is not None
+                with lock:
+                    acked[created.uid] = kb
+        except (OSError, ConnectionError, AssertionError, ValueError):
+            pass  # the kill cuts the connection mid-request
+        finally:
+            conn.close()
+
+    server = harness.ServerProcess(config, data / "server.log").start()
+    assert server.proc is not None
+    threads = [threading.Thread(target=client, args=(n, server)) for n in range(6)]
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(1.5)
+        os.killpg(server.proc.pid, signal.SIGKILL)
+        server.proc.wait(10)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+        server.stop()
+    assert len(acked) > 20
+    with harness.ServerProcess(config, data / "server.log") as again:
+        conn = connect(again)
+        try:
+            for u, kb in acked.items():
+                got = key_bytes(conn, u)
+                assert got is not None, f"acknowledged key {u} lost"
+                assert kb in (b"", got)
+        finally:
+            conn.close()
