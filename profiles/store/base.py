@@ -78,6 +78,12 @@ class ObjectRecord:
         )
 
 
+def check_new_rows(index: list[IndexEntry] | None, swap: tuple[IndexEntry, IndexEntry] | None) -> None:
+    """Storage.update_attributes takes the new index rows or one row to swap, exactly one."""
+    if (index is None) == (swap is None):
+        raise ValueError("update_attributes takes the new index rows or one row to swap")
+
+
 @dataclass
 class Owed:
     """What a ``owed_durability()`` scope leaves to its caller: the last write unit (a store

@@ -25,6 +25,7 @@ from profiles.store.base import (
     Owed,
     StoreError,
     UnknownObject,
+    check_new_rows,
     copy_record,
     matches,
 )
@@ -89,8 +90,7 @@ class MemoryStorage:
         swap: tuple[IndexEntry, IndexEntry] | None = None,
         durable: bool = True,
     ) -> bool:
-        if (index is None) == (swap is None):
-            raise ValueError("update_attributes takes the new index rows or one row to swap")
+        check_new_rows(index, swap)
         with self._lock:
             self._check_open()
             entry = self._objects.get(uid)

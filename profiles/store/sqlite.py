@@ -101,6 +101,7 @@ from profiles.store.base import (
     Owed,
     StoreError,
     UnknownObject,
+    check_new_rows,
 )
 
 URL_PREFIX = "sqlite:///"
@@ -879,8 +880,7 @@ class SQLiteStorage:
         swap: tuple[IndexEntry, IndexEntry] | None = None,
         durable: bool = True,
     ) -> bool:
-        if (index is None) == (swap is None):
-            raise ValueError("update_attributes takes the new index rows or one row to swap")
+        check_new_rows(index, swap)
         with self._writing(uid, durable) as con:
             found = con.execute(
                 "SELECT id, index_rows, attributes FROM objects WHERE uid = ?", (uid,)
