@@ -31,7 +31,7 @@ from agent.spec import (
     Tag,
 )
 from agent.ttlv import Item
-from profiles.attrs import AttrSet, locate_conditions
+from profiles.attrs import AttrSet, condition, locate_conditions
 from profiles.keyprotect import KeyProtectionError
 from profiles.operations.base import Context, Handler, dated_state, fail
 from profiles.operations.digest import NAME as DIGEST
@@ -107,12 +107,12 @@ def locate(ctx: Context, payload: Item) -> list[Item]:
 
     conditions: list[Condition] = []
     if DIGEST in grouped:
-        conditions.append(Condition(DIGEST))  # has a Digest (its other fields: below)
+        conditions.append(condition(DIGEST))  # has a Digest (its other fields: below)
     for name, values in grouped.items():
         conditions.extend(locate_conditions(name, values))
 
     if req.object_group_member == ObjectGroupMember.GROUP_MEMBER_FRESH:
-        conditions.append(Condition("Fresh", key="1"))
+        conditions.append(condition("Fresh", key="1"))
     if len(conditions) > MAX_CONDITIONS:
         # each condition is a term of one indexed query: a bound keeps the query within what the
         # store can plan (SQLite refuses ~1000 terms) and answers with a reason, not General Failure
@@ -165,8 +165,8 @@ def _in_states(ctx: Context, query: LocateQuery, uids: list[str], wanted: set[in
 
     pre_active = narrower(transitional & {State.PRE_ACTIVE})
     active = narrower(transitional & {State.ACTIVE})
-    activated = narrower(transitional & {State.PRE_ACTIVE}, Condition("Activation Date", high=ctx.now))
-    deactivated = narrower(transitional, Condition("Deactivation Date", high=ctx.now))
+    activated = narrower(transitional & {State.PRE_ACTIVE}, condition("Activation Date", high=ctx.now))
+    deactivated = narrower(transitional, condition("Deactivation Date", high=ctx.now))
 
     def keep(uid: str) -> bool:
         if uid in pre_active:

@@ -23,7 +23,16 @@ from agent.spec import (
     Tag,
 )
 from agent.ttlv import Item, encode
-from profiles.attrs import Attr, AttrSet, canonical, index_rows, make_attr, rule_for, short_unique_identifier
+from profiles.attrs import (
+    Attr,
+    AttrSet,
+    canonical,
+    condition,
+    index_rows,
+    make_attr,
+    rule_for,
+    short_unique_identifier,
+)
 from profiles.operations.base import (
     Context,
     ManagedObject,
@@ -38,7 +47,7 @@ from profiles.operations.base import (
     text,
 )
 from profiles.operations.digest import stored_digest_of
-from profiles.store.base import Condition, LocateQuery, ObjectRecord
+from profiles.store.base import LocateQuery, ObjectRecord
 
 R = ResultReason
 OT = ObjectType
@@ -85,7 +94,7 @@ def template_attributes(ctx: Context, name: Name) -> list[Attr]:
     """The attributes held by the Template named ``name`` (1.x only)."""
     uids = ctx.store.locate(
         LocateQuery(
-            conditions=[Condition("Name/Name Value", key=name.name_value)],  # canonical() of a text
+            conditions=[condition("Name/Name Value", key=name.name_value)],  # canonical() of a text
             object_types=[OT.TEMPLATE],
             states=None,
             owner=ctx.services.policy.locate_owner(ctx.identity),
@@ -144,7 +153,7 @@ def check_name_unique(ctx: Context, name: Item, *, exclude: str | None, v1_reaso
     if value is None:
         raise fail(R.INVALID_FIELD, "Name without Name Value")
     uids = ctx.store.locate(
-        LocateQuery(conditions=[Condition("Name/Name Value", key=canonical(value))], states=None, owner=None)
+        LocateQuery(conditions=[condition("Name/Name Value", key=canonical(value))], states=None, owner=None)
     )
     for uid in uids:
         if uid == exclude:

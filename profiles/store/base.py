@@ -51,6 +51,11 @@ class IndexEntry:
     # server process on the database (NonUniqueKey). The engine marks the Name values of
     # objects that are not destroyed; a destroyed object's rows are written unique=False.
     unique: bool = False
+    # False: a value too common to be worth a lookup index (a flag, a mask bit, an enumeration
+    # most objects share). The backend keeps the row with its object but may leave it out of
+    # its lookup indexes; Conditions on such a name say so (Condition.indexed) and are checked
+    # on each candidate. Unique rows are always indexed.
+    indexed: bool = True
 
 
 @dataclass
@@ -101,6 +106,9 @@ class Condition:
     key: str | None = None  # equality on IndexEntry.key
     low: int | None = None  # inclusive range on IndexEntry.num
     high: int | None = None
+    # False when the rows of ``name`` are written with IndexEntry.indexed False: the backend
+    # checks the condition on the candidates of the others (or on a scan), not by a lookup.
+    indexed: bool = True
 
 
 @dataclass
@@ -225,5 +233,5 @@ def copy_record(rec: ObjectRecord) -> ObjectRecord:
         archived=rec.archived,
         attributes=rec.attributes,
         material=rec.material,
-        index=[IndexEntry(e.name, e.key, e.num, e.unique) for e in rec.index],
+        index=[IndexEntry(e.name, e.key, e.num, e.unique, e.indexed) for e in rec.index],
     )

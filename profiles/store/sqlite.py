@@ -954,11 +954,11 @@ class SQLiteStorage:
         """With several equality conditions, how many index rows each has, counted up to
         SIZE_PROBE_LIMIT (an index range walk each): Locate by ASI gives Application Namespace
         (every tape key) and Application Data (one key); the smallest drives the query."""
-        if sum(c.key is not None for c in q.conditions) < 2:
+        if sum(c.key is not None and c.indexed for c in q.conditions) < 2:
             return None
         sizes = []
         for c in q.conditions:
-            if c.key is None:
+            if c.key is None or not c.indexed:
                 sizes.append(SIZE_PROBE_LIMIT)
                 continue
             sub, params = _lookup_sql(Condition(c.name, c.key))
@@ -1266,13 +1266,19 @@ _LOAD_WITH_INDEX = _LOAD.replace("NULL", "index_rows")
 
 
 def _json_row(e: IndexEntry) -> list[object]:
-    """An index row in objects.index_rows: [name, key, num], plus 1 when unique."""
-    return [e.name, e.key, e.num, 1] if e.unique else [e.name, e.key, e.num]
+    """An index row in objects.index_rows: [name, key, num], plus 1 when unique, or 2 when not
+    indexed (in the lookup tables: neither; rows written before IndexEntry.indexed existed are
+    all in the tables)."""
+    if e.unique:
+        return [e.name, e.key, e.num, 1]
+    return [e.name, e.key, e.num] if e.indexed else [e.name, e.key, e.num, 2]
 
 
 def _entry_of(r: list[Any]) -> IndexEntry:
     """The IndexEntry of a row of objects.index_rows."""
-    return IndexEntry(r[0], r[1], r[2], len(r) > 3)
+    if len(r) == 3:
+        return IndexEntry(r[0], r[1], r[2])
+    return IndexEntry(r[0], r[1], r[2], r[3] == 1, r[3] != 2)
 
 
 # An object's rows as the lookup tables hold them (migration 4): idx_key (name, key),
@@ -1288,6 +1294,8 @@ def _table_rows(index: Iterable[IndexEntry]) -> _TableRows:
     uniques: set[tuple[str, str]] = set()
     n_unique = 0
     for e in index:
+        if not (e.indexed or e.unique):
+            continue  # kept in objects.index_rows only, matched there (_probe_sql)
         num = e.num
         if num is None:
             keys.add((e.name, e.key))
@@ -1356,9 +1364,10 @@ def _probe_sql(c: Condition) -> tuple[str, list[object]]:
     """A condition checked on one candidate object (``objects`` of the outer query). An equality
     is a primary-key seek (name, key, obj) / (name, num, obj); a presence or range condition
     reads the candidate's own rows from objects.index_rows (the tables have no index on obj,
-    and a (name, num) range could hold every object). Same semantics as base.matches."""
+    and a (name, num) range could hold every object), as does any condition on rows that are
+    not in the tables (Condition.indexed False). Same semantics as base.matches."""
     number = _as_number(c.key) if c.key is not None else None
-    if c.key is not None and c.low is None and c.high is None:
+    if c.indexed and c.key is not None and c.low is None and c.high is None:
         keyed = "EXISTS (SELECT 1 FROM idx_key WHERE name = ? AND key = ? AND obj = objects.id)"
         if number is None:
             return keyed, [c.name, c.key]
@@ -1411,7 +1420,10 @@ def build_locate_sql(q: LocateQuery, sizes: Sequence[int] | None = None) -> tupl
     where: list[str] = []
     params: list[object] = []
     conditions = sorted(q.conditions, key=_selectivity)
-    drivers = [c for c in conditions if c.key is not None] or conditions[:1]
+    # only rows in the lookup tables can drive; with none, the objects are scanned in SQL (by
+    # the column indexes of the type / state / owner filters), each checked by _probe_sql
+    indexed = [c for c in conditions if c.indexed]
+    drivers = [c for c in indexed if c.key is not None] or indexed[:1]
     if sizes is not None and len(drivers) > 1:
         size = {id(c): n for c, n in zip(q.conditions, sizes, strict=True)}
         drivers = [min(drivers, key=lambda c: size[id(c)])]
@@ -1431,7 +1443,7 @@ def build_locate_sql(q: LocateQuery, sizes: Sequence[int] | None = None) -> tupl
         sub, sub_params = _probe_sql(c)
         where.append(sub)
         params.extend(sub_params)
-    col = "+" if conditions else ""
+    col = "+" if drivers else ""
     for column, values in (("object_type", q.object_types), ("state", q.states)):
         if values is None:
             continue

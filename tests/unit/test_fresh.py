@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from agent.spec import ObjectGroupMember, Operation, Tag, Version
-from profiles.attrs import AttrSet, decode_attributes, index_rows
+from profiles.attrs import AttrSet, condition, decode_attributes, index_rows
 from profiles.engine import Engine, EngineConfig
 from profiles.keyprotect import KeyProtector
-from profiles.store import Condition, LocateQuery, open_store
+from profiles.store import LocateQuery, open_store
 from tests.unit.test_engine_helpers import create_aes, e, item, request, send, uid
 
 V1_4 = Version(1, 4)
@@ -66,8 +66,8 @@ def test_the_fresh_update_reaches_the_database(db: tuple[str, KeyProtector]) -> 
     store.close()
     again = open_store(url, protector)
     try:
-        assert sorted(again.locate(LocateQuery([Condition("Fresh", "0")]))) == sorted(keys[:5])
-        assert sorted(again.locate(LocateQuery([Condition("Fresh", "1")]))) == sorted(keys[5:])
+        assert sorted(again.locate(LocateQuery([condition("Fresh", "0")]))) == sorted(keys[:5])
+        assert sorted(again.locate(LocateQuery([condition("Fresh", "1")]))) == sorted(keys[5:])
         for key in keys:
             rec, old = again.load(key), before[key]
             assert rec is not None and old is not None

@@ -197,7 +197,9 @@ def test_locate_order_offset_limit(store: Storage) -> None:
 
 def test_locate_agrees_with_reference_semantics(store: Storage) -> None:
     rng = random.Random(7)
-    names = ["Name", "Object Group", "x-Barcode"]
+    # name -> IndexEntry.indexed / Condition.indexed: "Fresh" rows stay out of the lookup tables
+    indexed = {"Name": True, "Object Group": True, "x-Barcode": True, "Fresh": False}
+    names = list(indexed)
     recs = []
     for i in range(60):
         index = []
@@ -205,11 +207,9 @@ def test_locate_agrees_with_reference_semantics(store: Storage) -> None:
             # keys that are their number (lengths, enums, dates), keys that are not, no number
             num = rng.choice([None, rng.randrange(10)])
             key = rng.choice([f"v{rng.randrange(4)}", str(rng.randrange(4)), "mask"])
-            index.append(
-                IndexEntry(
-                    rng.choice(names), str(num) if num is not None and rng.random() < 0.5 else key, num
-                )
-            )
+            name = rng.choice(names)
+            text = str(num) if num is not None and rng.random() < 0.5 else key
+            index.append(IndexEntry(name, text, num, indexed=indexed[name]))
         rec = record(
             f"u{i:02}",
             created=rng.randrange(5),
@@ -223,7 +223,8 @@ def test_locate_agrees_with_reference_semantics(store: Storage) -> None:
     for _ in range(300):
         conds = []
         for _ in range(rng.randrange(3)):
-            c = Condition(rng.choice(names))
+            name = rng.choice(names)
+            c = Condition(name, indexed=indexed[name])
             if rng.random() < 0.6:
                 c.key = rng.choice([f"v{rng.randrange(4)}", str(rng.randrange(10)), "mask"])
             if rng.random() < 0.3:
@@ -1085,3 +1086,56 @@ def test_update_attributes_swaps_one_stored_row(store: Storage) -> None:
         store.update_attributes("u1", b"patched", b"x")
     with pytest.raises(ValueError):
         store.update_attributes("u1", b"patched", b"x", [stale], swap=(stale, fresh))
+
+
+@needs_sqlite
+def test_unindexed_rows_stay_out_of_the_lookup_tables(tmp_path: Path, protector: KeyProtector) -> None:
+    """Rows written with IndexEntry.indexed False are kept with the object only; Locate finds
+    them per candidate (driven by an indexed condition, or by the type/state column index).
+    Rows of the same names written before the flag existed (in the tables) are taken out by
+    the object's next update."""
+    from profiles.store.sqlite import SQLiteStorage, build_locate_sql
+
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}", protector)
+    try:
+        assert isinstance(store, SQLiteStorage)
+
+        def table_names() -> set[str]:
+            con = store._reader()
+            return {n for (n,) in con.execute("SELECT name FROM idx_key UNION SELECT name FROM idx_num")}
+
+        fresh = IndexEntry("Fresh", "1", 1, indexed=False)
+        store.insert(record("new", index=[IndexEntry("Object Group", "g"), fresh]))
+        # as a server before IndexEntry.indexed wrote it: every row in the tables
+        store.insert(record("old", index=[IndexEntry("Object Group", "g"), IndexEntry("Fresh", "1", 1)]))
+        assert table_names() == {"Object Group", "Fresh"}  # the old object's row only
+        assert store.load("new") == record("new", index=[IndexEntry("Object Group", "g"), fresh])
+        cond = Condition("Fresh", "1", indexed=False)
+        for q in (
+            LocateQuery([cond]),
+            LocateQuery([cond, Condition("Object Group", "g")]),
+            LocateQuery([Condition("Fresh", low=1, indexed=False)], object_types=[SYMMETRIC_KEY]),
+        ):
+            assert store.locate(q) == ["old", "new"], q
+        assert store.locate(LocateQuery([Condition("Fresh", "0", indexed=False)])) == []
+
+        # the old object's next update rewrites its Fresh row as not indexed: out of the tables
+        old = store.load("old")
+        assert old is not None
+        stale = IndexEntry("Fresh", "0", 0, indexed=False)
+        store.update_attributes("old", old.attributes, b"x", [IndexEntry("Object Group", "g"), stale])
+        assert table_names() == {"Object Group"}
+        assert store.locate(LocateQuery([Condition("Fresh", "0", indexed=False)])) == ["old"]
+        assert store.locate(LocateQuery([cond])) == ["new"]
+
+        # an indexed condition drives; without one, the type / state column index does
+        for q in (
+            LocateQuery([cond, Condition("Object Group", "g")]),
+            LocateQuery([cond], object_types=[SYMMETRIC_KEY], states=[ACTIVE]),
+        ):
+            sql, params = build_locate_sql(q)
+            plan = [row[3] for row in store._reader().execute("EXPLAIN QUERY PLAN " + sql, params)]
+            assert any(step.startswith("SEARCH objects") for step in plan), plan
+            assert not any(step.startswith("SCAN objects") for step in plan), plan
+    finally:
+        store.close()
