@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +48,7 @@ from agent.spec import (
 )
 from agent.ttlv import DecodeError, Item, decode, encode
 from profiles.catalog import SUPPORTED_VERSIONS, Catalog
+from profiles.entropy import new_uuid, random_bytes
 from profiles.operations import HANDLERS
 from profiles.operations.base import (
     Context,
@@ -151,8 +150,8 @@ class Engine:
         keyprotect: object | None = None,
         clock: Callable[[], float] = time.time,
         *,
-        random: Callable[[int], bytes] = os.urandom,
-        new_uid: Callable[[], str] = lambda: str(uuid.uuid4()),
+        random: Callable[[int], bytes] = random_bytes,
+        new_uid: Callable[[], str] = new_uuid,
         timer: Callable[[], float] = time.perf_counter,
         handlers: Mapping[Operation, Any] | None = None,
     ) -> None:

@@ -30,6 +30,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from profiles.entropy import random_bytes
+
 KEK_SIZE = 32
 _VERSION = 1
 _CHECK_SIZE = 8
@@ -81,7 +83,7 @@ class KeyProtector:
 
     def wrap(self, plain: bytes, aad: bytes) -> bytes:
         """Encrypt and authenticate ``plain``; ``aad`` (e.g. the uid) must be given again to unwrap."""
-        nonce = os.urandom(_NONCE_SIZE)
+        nonce = random_bytes(_NONCE_SIZE)
         header = bytes([_VERSION]) + self._check + nonce
         return header + self._aead.encrypt(nonce, plain, header + aad)
 

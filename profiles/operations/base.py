@@ -12,10 +12,8 @@ attribute forms, the engine never builds them.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar, get_args
@@ -38,6 +36,7 @@ from agent.spec import (
 from agent.ttlv import Item, decode, encode
 from profiles.attrs import Attr, AttrError, AttrSet, attr_from_model, index_rows
 from profiles.catalog import DEFAULT_PROFILES, Catalog
+from profiles.entropy import new_uuid, random_bytes
 from profiles.keyprotect import KeyProtectionError
 from profiles.operations.digest import remnant, stored_attributes, with_digest_values
 from profiles.policy import Policy
@@ -68,9 +67,10 @@ class EngineConfig:
     max_text: int = 65536  # characters per attribute name / text value (TLP: >= 255)
     max_locate_items: int = 10000  # upper bound of a Locate answer without Maximum Items
     # The Random Number Generator attribute / Query RNGs answer (SPEC-1.4 §3.44, §2.1.18): the
-    # RNG Algorithm enumeration of the generator behind ``random``. os.urandom is the kernel
-    # CSPRNG, which none of the named algorithms describes: Unspecified. A deployment whose
-    # ``random`` is, e.g., an HSM's ANSI X9.31 generator sets it here.
+    # RNG Algorithm enumeration of the generator behind ``random``. The default
+    # (profiles.entropy.random_bytes) draws from the kernel CSPRNG, which none of the named
+    # algorithms describes: Unspecified. A deployment whose ``random`` is, e.g., an HSM's
+    # ANSI X9.31 generator sets it here.
     rng_algorithm: int = 1  # RNG Algorithm Unspecified
 
 
@@ -83,8 +83,8 @@ class Services:
     catalog: Catalog
     policy: Policy
     clock: Callable[[], float] = time.time
-    random: Callable[[int], bytes] = os.urandom
-    new_uid: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    random: Callable[[int], bytes] = random_bytes
+    new_uid: Callable[[], str] = new_uuid
 
 
 def fail(reason: ResultReason, message: str) -> KmipError:
