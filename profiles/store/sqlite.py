@@ -1376,6 +1376,9 @@ def _probe_sql(c: Condition) -> tuple[str, list[object]]:
             "AND obj = objects.id))",
             [c.name, c.key, c.name, number],
         )
+    text = _row_prefix(c)
+    if text is not None and c.low is None and c.high is None:
+        return "instr(objects.index_rows, ?) > 0", [text]
     sub = ["own_rows.value ->> 0 = ?"]
     params: list[object] = [c.name]
     if c.key is not None:
@@ -1388,10 +1391,25 @@ def _probe_sql(c: Condition) -> tuple[str, list[object]]:
     if c.high is not None:
         sub.append("own_rows.value ->> 2 <= ?")
         params.append(c.high)
-    return (
-        f"EXISTS (SELECT 1 FROM json_each(objects.index_rows) AS own_rows WHERE {' AND '.join(sub)})",
-        params,
-    )
+    found = f"EXISTS (SELECT 1 FROM json_each(objects.index_rows) AS own_rows WHERE {' AND '.join(sub)})"
+    name_text = _row_prefix(Condition(c.name))
+    if name_text is not None:  # most objects without the name are passed over unparsed
+        return f"(instr(objects.index_rows, ?) > 0 AND {found})", [name_text, *params]
+    return found, params
+
+
+def _row_prefix(c: Condition) -> str | None:
+    """The text with which a stored row of ``c.name`` (and ``c.key``, if given) begins in
+    objects.index_rows, when both are plain printable ASCII, else None. The rows are a JSON
+    array of [name, key, num, ...] written without spaces; a JSON string holds no unescaped
+    quote, so '["name","key",' occurs there only as the start of such a row: instr() finds it
+    without parsing the array (a Locate by a usage-mask bit that none of 100,000 keys has:
+    1.6 s parsing every object's rows, 0.34 s with instr). Plain ASCII is encoded alike by
+    json.dumps (this store) and SQLite's JSON functions (migration 2)."""
+    parts = [c.name] if c.key is None else [c.name, c.key]
+    if not all(p.isascii() and p.isprintable() and '"' not in p and "\\" not in p for p in parts):
+        return None
+    return "[" + "".join(f'"{p}",' for p in parts)
 
 
 def _as_number(key: str) -> int | None:

@@ -1128,6 +1128,16 @@ def test_unindexed_rows_stay_out_of_the_lookup_tables(tmp_path: Path, protector:
         assert store.locate(LocateQuery([Condition("Fresh", "0", indexed=False)])) == ["old"]
         assert store.locate(LocateQuery([cond])) == ["new"]
 
+        # rows are found by their text ('["Fresh","1",'), never inside another row's text;
+        # names or keys that JSON escapes are matched on the parsed rows
+        decoy = IndexEntry("x-Note", '["Fresh","1",', indexed=False)
+        odd = IndexEntry("Fresh", 'caf\u00e9 "1"\\', indexed=False)
+        store.insert(record("decoy", index=[decoy, odd]))
+        assert store.locate(LocateQuery([cond])) == ["new"]
+        assert store.locate(LocateQuery([Condition("x-Note", decoy.key, indexed=False)])) == ["decoy"]
+        assert store.locate(LocateQuery([Condition("Fresh", odd.key, indexed=False)])) == ["decoy"]
+        assert store.locate(LocateQuery([Condition("x-Note", indexed=False)])) == ["decoy"]
+
         # an indexed condition drives; without one, the type / state column index does
         for q in (
             LocateQuery([cond, Condition("Object Group", "g")]),
