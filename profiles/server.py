@@ -182,11 +182,12 @@ class DeferredDurability(Protocol):
     (profiles/store/sqlite.py). Inside ``owed_durability()`` the engine's writes commit but
     do not wait for the disk; the scope then names the write unit (``seq``, 0: none) that
     must be on disk before the response may be sent, and ``durable_future(seq)`` resolves
-    once a group fsync covers it (StoreError if it cannot)."""
+    once a group fsync covers it (StoreError if it cannot). ``writers``: how many clients of
+    this process are writing concurrently, so that the store can let one fsync cover them."""
 
     def owed_durability(self) -> AbstractContextManager[Owed]: ...
 
-    def durable_future(self, seq: int) -> concurrent.futures.Future[None]: ...
+    def durable_future(self, seq: int, *, writers: int = 1) -> concurrent.futures.Future[None]: ...
 
 
 # -- TLS ------------------------------------------------------------------------------------
@@ -563,6 +564,9 @@ class Server:
         # durable write's wait for the group fsync is awaited here, not slept on in a thread.
         store = getattr(handler, "store", None)
         self._durability = store if isinstance(store, DeferredDurability) else None
+        # Connections whose last durable write is at most WRITERS_WINDOW_S old, oldest first:
+        # how many clients write concurrently, for the store's commit delay (_writers).
+        self._recent_writers: dict[Connection, float] = {}
 
     @property
     def port(self) -> int:
@@ -713,10 +717,25 @@ class Server:
                 if self.admission is not None:
                     self.admission.closed()
             state.connections.discard(conn)
+            self._recent_writers.pop(conn, None)
             if stream is not None:
                 stream.close()
             else:
                 sock.close()
+
+    def _writers(self, conn: Connection) -> int:
+        """The connections of this process that made a durable write within WRITERS_WINDOW_S,
+        ``conn`` (writing now) included."""
+        now = time.monotonic()
+        recent = self._recent_writers
+        recent.pop(conn, None)
+        recent[conn] = now  # the newest last
+        cutoff = now - WRITERS_WINDOW_S
+        while True:  # (ends at ``conn`` at the latest)
+            oldest, at = next(iter(recent.items()))
+            if at >= cutoff:
+                return len(recent)
+            del recent[oldest]
 
     def _end_handshake(self, conn: Connection, *, admitting: bool) -> None:
         """``conn`` leaves its handshake (once): its slot is free again; the supervisor hears
@@ -868,7 +887,8 @@ class Server:
         if owed:
             assert durability is not None
             try:
-                await asyncio.wrap_future(durability.durable_future(owed))
+                writers = self._writers(conn)
+                await asyncio.wrap_future(durability.durable_future(owed, writers=writers))
             except Exception:
                 # The group fsync failed (the store refuses durable writes from now on): the
                 # write may not survive a crash, so it is not acknowledged. The client sees the
@@ -932,6 +952,11 @@ class Server:
 # young generation is collected every 20,000 net container allocations: ~7 us per Create.
 # Reference counting still frees acyclic garbage at once; only cycles wait longer.
 GC_THRESHOLDS = (20_000, 50, 100)
+# A connection counts as a concurrent writer for this long after its last durable write: a
+# client writing in a loop (a robot labelling a magazine of cartridges) sends its next request
+# well within it; its later silence makes the store's commit delay wait in vain at most once
+# per fsync, for at most the store's COMMIT_DELAY_S.
+WRITERS_WINDOW_S = 0.05
 
 
 def tune_gc() -> None:

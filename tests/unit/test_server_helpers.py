@@ -120,3 +120,34 @@ def test_every_configurable_identity_mode_is_read() -> None:
         ServerConfig(tls=TlsConfig(identity=mode)).validate()
     with pytest.raises(ConfigError):
         ServerConfig(tls=TlsConfig(identity="san-ip")).validate()
+
+
+def test_concurrent_writers_are_the_connections_that_wrote_within_the_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Server._writers: what the store's commit delay waits for."""
+    import ssl
+    from typing import Any
+
+    from profiles import server as server_module
+    from profiles.config import ServerConfig
+    from profiles.server import WRITERS_WINDOW_S, Connection, Server
+
+    class Handler:
+        def handle_logged(self, data: bytes, identity: str) -> Any:
+            raise AssertionError("not called")
+
+    srv = Server(ServerConfig(), Handler(), ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))  # type: ignore[arg-type]
+    now = [1000.0]
+    monkeypatch.setattr(server_module.time, "monotonic", lambda: now[0])
+    a, b, c = (Connection(None, peer) for peer in ("a", "b", "c"))  # type: ignore[arg-type]
+    assert srv._writers(a) == 1
+    assert srv._writers(b) == 2
+    assert srv._writers(a) == 2  # the same connection counts once
+    now[0] += WRITERS_WINDOW_S * 0.6
+    assert srv._writers(c) == 3
+    now[0] += WRITERS_WINDOW_S * 0.6  # b's last write is now too old; a's too (1.2 windows)
+    assert srv._writers(c) == 1
+    assert srv._writers(b) == 2
+    srv._recent_writers.pop(b)  # as a closing connection does
+    assert srv._writers(c) == 1

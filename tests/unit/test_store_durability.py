@@ -583,3 +583,68 @@ def test_no_units_left_open_while_another_process_waits_for_the_writer(tmp_path:
     finally:
         s1.close()
         s2.close()
+
+
+def _owed_insert(store: SQLiteStorage, uid: str) -> int:
+    with store.owed_durability() as owed:
+        store.insert(record(uid))
+    return owed.seq
+
+
+def _count_fsyncs(store: SQLiteStorage, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = store._fsync_wal
+
+    def counting() -> None:
+        calls.append(store._seq)
+        real()
+
+    monkeypatch.setattr(store, "_fsync_wal", counting)
+    return calls
+
+
+def test_commit_delay_waits_for_each_concurrent_writer(
+    store: SQLiteStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two writers, the first unit's fsync waits for the second's future: one fsync
+    covers both (the delay is long here, so only the second future can end it)."""
+    monkeypatch.setattr(sqlite_store, "COMMIT_DELAY_S", 30.0)
+    fsyncs = _count_fsyncs(store, monkeypatch)
+    a = _owed_insert(store, "a")
+    first = store.durable_future(a, writers=2)
+    time.sleep(0.3)
+    assert not first.done() and fsyncs == []
+    b = _owed_insert(store, "b")
+    second = store.durable_future(b, writers=2)
+    first.result(timeout=10)
+    second.result(timeout=10)
+    assert len(fsyncs) == 1 and fsyncs[0] >= b
+
+
+def test_commit_delay_is_bounded(store: SQLiteStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer that does not come is waited for COMMIT_DELAY_S, not longer."""
+    monkeypatch.setattr(sqlite_store, "COMMIT_DELAY_S", 0.4)
+    fsyncs = _count_fsyncs(store, monkeypatch)
+    start = time.monotonic()
+    store.durable_future(_owed_insert(store, "a"), writers=3).result(timeout=10)
+    waited = time.monotonic() - start
+    assert 0.35 <= waited < 5 and len(fsyncs) == 1
+
+
+def test_one_writer_is_synced_at_once(store: SQLiteStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_store, "COMMIT_DELAY_S", 30.0)
+    start = time.monotonic()
+    for n in range(3):
+        store.durable_future(_owed_insert(store, f"u{n}")).result(timeout=10)
+    assert time.monotonic() - start < 10  # (30 s each if the delay applied)
+
+
+def test_commit_delay_ends_when_the_store_closes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_store, "COMMIT_DELAY_S", 30.0)
+    s = open_store(f"sqlite:///{tmp_path / 'c.db'}", KeyProtector(os.urandom(32)))
+    assert isinstance(s, SQLiteStorage)
+    future = s.durable_future(_owed_insert(s, "a"), writers=4)
+    start = time.monotonic()
+    s.close()  # the syncer stops waiting, syncs what is awaited, exits
+    future.result(timeout=10)
+    assert time.monotonic() - start < 10
