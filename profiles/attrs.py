@@ -442,6 +442,21 @@ class AttrSet:
                 best = a
         return best
 
+    def instances(self, name: str) -> list[Attr]:
+        """Every instance of ``name`` in stored order; of a blob not decoded yet, only those
+        are decoded (a first Get checks the Digest of a twenty-attribute blob)."""
+        if self._items is None:
+            spans = self._spans
+            if spans is None:
+                spans = self._spans = _spans(self._blob)
+            if spans is not None:
+                data = self._blob
+                try:
+                    return [_attr_at(data, start, end) for n, start, end in spans if n == name]
+                except _MALFORMED:
+                    pass  # the whole blob's decode error, below
+        return [a for a in self.items if a.name == name]
+
     def get_decoded(self, name: str) -> Attr | None:
         self.items  # noqa: B018 - decodes the blob
         return self.get(name)
@@ -662,7 +677,7 @@ def replaced_value(
     ``old`` and ``new`` encode to the same length and exactly one instance of ``name`` has
     value ``old`` (the Attribute found by its item boundaries, its value its last field); else
     None. ``opened``: the AttrSet opened from ``data``, whose walk of the blob is reused. The
-    result is cached decoded, like :meth:`AttrSet.to_bytes`'s."""
+    result is cached decoded, like :meth:`AttrSet.to_bytes`'s, when ``data`` is."""
     before, after = _value_bytes(old), _value_bytes(new)
     if len(before) != len(after):
         return None
@@ -672,21 +687,27 @@ def replaced_value(
         if spans is None:
             return None
     decoded = _DECODED.get(data)
-    if decoded is None:
-        try:
-            decoded = tuple([_attr_at(data, start, end) for _, start, end in spans])
-        except _MALFORMED:
-            return None
-    hits = [i for i, a in enumerate(decoded) if a.name == name and a.value == old]
+    if decoded is not None:
+        hits = [i for i, a in enumerate(decoded) if a.name == name and a.value == old]
+    else:  # only the instances of ``name`` are decoded (the others are not looked at)
+        hits = []
+        for i, (n, start, end) in enumerate(spans):
+            if n == name:
+                try:
+                    if _attr_at(data, start, end).value == old:
+                        hits.append(i)
+                except _MALFORMED:
+                    return None
     if len(hits) != 1:
         return None
     at = spans[hits[0]][2] - len(before)
     if data[at : at + len(before)] != before:  # pragma: no cover - a decoded value re-encodes the same
         return None
     out = data[:at] + after + data[at + len(before) :]
-    patched = list(decoded)
-    patched[hits[0]] = make_attr(name, new, decoded[hits[0]].index)
-    _remember(out, tuple(patched))
+    if decoded is not None:
+        patched = list(decoded)
+        patched[hits[0]] = make_attr(name, new, decoded[hits[0]].index)
+        _remember(out, tuple(patched))
     return out
 
 

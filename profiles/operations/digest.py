@@ -96,6 +96,12 @@ def _has_value(a: Attr) -> bool:
     return a.name == NAME and _child(a.value, Tag.DIGEST_VALUE) is not None
 
 
+def holds_digest_value(attrs: AttrSet) -> bool:
+    """Whether a Digest of ``attrs`` carries its Digest Value (stored_attributes drops it);
+    only the Digest instances of a blob not decoded yet are decoded."""
+    return any(_has_value(a) for a in attrs.instances(NAME))
+
+
 def stored_attributes(attrs: AttrSet) -> AttrSet:
     """``attrs`` as written to the database: every Digest without its Digest Value (the same
     set when there is none to drop)."""

@@ -7,7 +7,7 @@ from agent.spec import ItemType, KeyFormatType, ObjectType, Operation, ResultRea
 from agent.ttlv import Item
 from profiles.attrs import AttrSet, index_rows, make_attr, replaced_value
 from profiles.operations.base import Context, Handler, boolean, enum, fail, one, struct, text
-from profiles.operations.digest import stored_attributes
+from profiles.operations.digest import holds_digest_value
 from profiles.operations.objects import KEY_OBJECTS, key_block
 from profiles.store import IndexEntry
 
@@ -92,11 +92,10 @@ def _patch_fresh(ctx: Context, uid: str, blob: bytes, attrs: AttrSet) -> bool:
     if the blob does not allow the patch, its stored rows hold no Fresh True row, it holds a
     Digest Value stored in clear by an earlier version (a full save drops it), or it changed
     meanwhile."""
+    if holds_digest_value(attrs):  # (the patch leaves the Digests as they are)
+        return False
     new = replaced_value(blob, "Fresh", _TRUE, _FALSE, opened=attrs)
     if new is None:
-        return False
-    patched = AttrSet.from_bytes(new)  # decoded by replaced_value
-    if stored_attributes(patched) is not patched:
         return False
     return ctx.store.update_attributes(uid, blob, new, swap=_FRESH_ROWS, durable=False)
 

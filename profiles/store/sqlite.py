@@ -898,15 +898,22 @@ class SQLiteStorage:
                 return False
             obj, old_rows, _ = found
             if swap is not None:
-                new_rows = json.loads(old_rows)
-                try:
-                    at = new_rows.index(_json_row(swap[0]))
-                except ValueError:
+                # The rows' JSON text is edited: a row's text occurs in the array only as that
+                # row (a JSON string holds no unescaped quote), and the first occurrence is the
+                # first equal row.
+                before, after = (json.dumps(_json_row(e), separators=(",", ":")) for e in swap)
+                at = old_rows.find(before)
+                if at < 0:
                     return False  # no such row stored: the caller saves the whole record
-                new_rows[at] = _json_row(swap[1])
-            else:
-                assert index is not None
-                new_rows = [_json_row(e) for e in index]
+                text = old_rows[:at] + after + old_rows[at + len(before) :]
+                con.execute(
+                    "UPDATE objects SET attributes = ?, index_rows = ? WHERE id = ?", (attributes, text, obj)
+                )
+                if any(e.indexed or e.unique for e in swap):  # (else neither is in the tables)
+                    self._rewrite_index(con, obj, old_rows, json.loads(text))
+                return True
+            assert index is not None
+            new_rows = [_json_row(e) for e in index]
             con.execute(
                 "UPDATE objects SET attributes = ?, index_rows = ? WHERE id = ?",
                 (attributes, json.dumps(new_rows, separators=(",", ":")), obj),

@@ -1149,3 +1149,22 @@ def test_unindexed_rows_stay_out_of_the_lookup_tables(tmp_path: Path, protector:
             assert not any(step.startswith("SCAN objects") for step in plan), plan
     finally:
         store.close()
+
+
+@needs_sqlite
+def test_update_attributes_swaps_an_unindexed_row_in_the_rows_text(store: Storage) -> None:
+    """The swap edits the stored rows' text: the row itself, never the same text inside
+    another row's value, and the first of equal rows, as a swap of the row list would."""
+    fresh = IndexEntry("Fresh", "1", 1, indexed=False)
+    stale = IndexEntry("Fresh", "0", 0, indexed=False)
+    decoy = IndexEntry("x-Note", '["Fresh","1",1,2]', indexed=False)
+    store.insert(record("u1", index=[decoy, IndexEntry("Name", "n1"), fresh, fresh]))
+    rec = store.load("u1")
+    assert rec is not None
+    assert store.update_attributes("u1", rec.attributes, b"patched", swap=(fresh, stale), durable=False)
+    got = store.load("u1")
+    assert got is not None and got.attributes == b"patched"
+    assert got.index == [decoy, IndexEntry("Name", "n1"), stale, fresh]
+    assert store.locate(LocateQuery([Condition("Fresh", "0", indexed=False)])) == ["u1"]
+    assert store.locate(LocateQuery([Condition("Name", "n1")])) == ["u1"]
+    assert not store.update_attributes("u1", b"patched", b"x", swap=(IndexEntry("Fresh", "7", 7), stale))
