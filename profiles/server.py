@@ -62,6 +62,7 @@ from agent.protocol import Framer
 from agent.spec import ItemType, Operation, Tag
 from agent.ttlv import DecodeError
 from profiles.config import ConfigError, ServerConfig, TlsConfig
+from profiles.logsetup import info_fields
 
 log = logging.getLogger("keyshelf.server")
 
@@ -902,26 +903,25 @@ class Server:
         # Logged and counted before the write, so a client holding its response can rely on both.
         # The line is built only from the engine's summary (nothing is decoded again for it).
         if log.isEnabledFor(logging.INFO):
-            log.info(
+            info_fields(
+                log,
                 "request",
-                extra={
-                    "fields": {
-                        "client": identity,
-                        "peer": conn.peer,
-                        "version": summary.version,
-                        "items": [
-                            {
-                                "op": item.operation,
-                                "uid": list(item.unique_identifiers),
-                                "result": item.status,
-                                "reason": item.reason,
-                            }
-                            for item in summary.items
-                        ],
-                        "bytes_in": len(data),
-                        "bytes_out": len(response),
-                        "ms": round((time.perf_counter() - start) * 1000.0, 3),
-                    }
+                {
+                    "client": identity,
+                    "peer": conn.peer,
+                    "version": summary.version,
+                    "items": [
+                        {
+                            "op": item.operation,
+                            "uid": list(item.unique_identifiers),
+                            "result": item.status,
+                            "reason": item.reason,
+                        }
+                        for item in summary.items
+                    ],
+                    "bytes_in": len(data),
+                    "bytes_out": len(response),
+                    "ms": round((time.perf_counter() - start) * 1000.0, 3),
                 },
             )
         conn.requests += 1

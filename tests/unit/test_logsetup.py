@@ -66,3 +66,94 @@ def test_reconfigure_replaces_only_its_own_handler(stream: io.StringIO) -> None:
     before = len(root.handlers)
     configure("INFO", "text", io.StringIO())
     assert len(root.handlers) == before
+
+
+@pytest.fixture
+def only_ours() -> Iterator[io.StringIO]:
+    """keyshelf's handler on the root logger, its output captured."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    for h in handlers:
+        root.removeHandler(h)
+    out = io.StringIO()
+    configure("INFO", "json", out)
+    yield out
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    for h in handlers:
+        root.addHandler(h)
+    root.setLevel(level)
+
+
+REQUEST_FIELDS = {
+    "client": 'client-"a"\u00e9',
+    "peer": "127.0.0.1:5555",
+    "version": "1.4",
+    "items": [{"op": "Get", "uid": ["u-1"], "result": "Success", "reason": None}],
+    "bytes_in": 120,
+    "bytes_out": 200,
+    "ms": 0.123,
+}
+
+
+def _without_ts(line: str) -> dict[str, object]:
+    out = json.loads(line)
+    assert out.pop("ts").endswith("Z")
+    return out
+
+
+def test_request_line_written_directly_is_the_usual_line(
+    only_ours: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from profiles.logsetup import info_fields
+
+    log = logging.getLogger("keyshelf.server")
+    log.info("request", extra={"fields": REQUEST_FIELDS})
+    records: list[str] = []
+    real = logging.Logger.makeRecord
+
+    def counting(self: logging.Logger, *args: object, **kwargs: object) -> logging.LogRecord:
+        records.append(self.name)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(logging.Logger, "makeRecord", counting)
+    root = logging.getLogger()
+    # pytest's own handlers (added around the test's call) are off while the line is written
+    theirs = [h for h in root.handlers if not getattr(h, "_keyshelf_handler", False)]
+    for h in theirs:
+        root.removeHandler(h)
+    try:
+        info_fields(log, "request", REQUEST_FIELDS)
+    finally:
+        for h in theirs:
+            root.addHandler(h)
+    assert records == []  # the direct write
+    usual, direct = only_ours.getvalue().splitlines()
+    assert _without_ts(usual) == _without_ts(direct)
+    # byte for byte, the timestamp aside
+    assert usual.split(",", 1)[1] == direct.split(",", 1)[1]
+
+
+def test_request_line_takes_the_usual_path_when_anything_else_listens(
+    only_ours: io.StringIO, caplog: pytest.LogCaptureFixture
+) -> None:
+    from profiles.logsetup import info_fields
+
+    log = logging.getLogger("keyshelf.server")
+    with caplog.at_level(logging.INFO):
+        info_fields(log, "request", REQUEST_FIELDS)
+    assert [r.getMessage() for r in caplog.records] == ["request"]
+    assert _without_ts(only_ours.getvalue())["client"] == REQUEST_FIELDS["client"]
+    # a filter on the way, too
+    only_ours.truncate(0)
+    only_ours.seek(0)
+    log.addFilter(lambda record: False)
+    try:
+        info_fields(log, "request", REQUEST_FIELDS)
+    finally:
+        log.filters.clear()
+    assert only_ours.getvalue() == ""
+    # and nothing at all below the level
+    logging.getLogger().setLevel(logging.WARNING)
+    info_fields(log, "request", REQUEST_FIELDS)
+    assert only_ours.getvalue() == ""
