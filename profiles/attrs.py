@@ -826,32 +826,43 @@ def index_rows(attrs: Iterable[Attr]) -> list[IndexEntry]:
     attrs = list(attrs)
     released = any(a.name == "State" and a.value.value in _RELEASED_STATES for a in attrs)
     rows: list[IndexEntry] = []
-    append = rows.append
+    extend = rows.extend
     for a in attrs:
         v = a.value
         key = (a.name, v, type(v.value))
         try:
-            spec = _ROWS.get(key)
+            entries = _ROWS.get(key)
         except TypeError:  # an unhashable value (a list for a Structure's children): not cached
-            spec = _attribute_rows(a.name, v)
+            entries = _entries(_attribute_rows(a.name, v))
         else:
-            if spec is None:
+            if entries is None:
                 spec = _attribute_rows(a.name, v)
+                entries = _entries(spec)
                 if sum(len(r[1]) for r in spec) <= _ROWS_LARGEST:  # small values only
                     if len(_ROWS) >= _ROWS_MAX:
                         _ROWS.clear()
-                    _ROWS[key] = spec
-        for name, text, num, unique, looked_up in spec:
-            append(IndexEntry(name, text, num, unique and not released, looked_up))
+                    _ROWS[key] = entries
+        extend(entries[released])
     return rows
 
 
 # Index rows per (name, value): like the encoded attributes (_ENCODED), most attributes of a new
-# object are the same as the previous object's. Bounded (emptied when full).
+# object are the same as the previous object's. The entries (immutable) of a live object and of
+# a destroyed one (Names released). Bounded (emptied when full).
 _RowSpec = tuple[tuple[str, str, int | None, bool, bool], ...]  # unique (a Name Value), indexed
-_ROWS: dict[tuple[str, Item, type], _RowSpec] = {}
+_Entries = tuple[tuple[IndexEntry, ...], tuple[IndexEntry, ...]]
+_ROWS: dict[tuple[str, Item, type], _Entries] = {}
 _ROWS_MAX = 4096
 _ROWS_LARGEST = 512  # characters of index keys per cached attribute
+
+
+def _entries(spec: _RowSpec) -> _Entries:
+    live = tuple(
+        IndexEntry(name, text, num, unique, looked_up) for name, text, num, unique, looked_up in spec
+    )
+    if not any(e.unique for e in live):
+        return live, live
+    return live, tuple(IndexEntry(e.name, e.key, e.num, False, e.indexed) for e in live)
 
 
 def _attribute_rows(name: str, v: Item) -> _RowSpec:

@@ -40,9 +40,10 @@ class NonUniqueKey(StoreError):
     unique row already has (the engine's Names, SPEC-1.4 §3.2). Nothing was written."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class IndexEntry:
-    """One searchable value of one attribute of an object."""
+    """One searchable value of one attribute of an object. Immutable: the engine hands the same
+    entries to many records (profiles.attrs.index_rows)."""
 
     name: str  # attribute name as in 1.x ("Application Specific Information", "x-Barcode")
     key: str  # canonical text for equality (engine-built, e.g. "LIBRARY-LTO\x1f0123AB")
@@ -233,5 +234,5 @@ def copy_record(rec: ObjectRecord) -> ObjectRecord:
         archived=rec.archived,
         attributes=rec.attributes,
         material=rec.material,
-        index=[IndexEntry(e.name, e.key, e.num, e.unique, e.indexed) for e in rec.index],
+        index=list(rec.index),  # (entries are immutable)
     )

@@ -769,7 +769,7 @@ class SQLiteStorage:
 
     def _row(self, rec: ObjectRecord) -> tuple[object, ...]:
         material = None if rec.material is None else self._protector.wrap(rec.material, rec.uid.encode())
-        index_rows = json.dumps([_json_row(e) for e in rec.index], separators=(",", ":"))
+        index_rows = _rows_text(rec.index)
         return (
             rec.object_type,
             rec.owner,
@@ -1304,6 +1304,26 @@ def _json_row(e: IndexEntry) -> list[object]:
     if e.unique:
         return [e.name, e.key, e.num, 1]
     return [e.name, e.key, e.num] if e.indexed else [e.name, e.key, e.num, 2]
+
+
+def _rows_text(index: Iterable[IndexEntry]) -> str:
+    """objects.index_rows of these rows: json.dumps of their _json_row list, without spaces,
+    put together from each row's text, kept per row (most rows of a new object are the
+    previous object's: Object Type, algorithm, flags...). Bounded (emptied when full)."""
+    parts = []
+    for e in index:
+        text = _ROW_TEXT.get(e)
+        if text is None:
+            text = json.dumps(_json_row(e), separators=(",", ":"))
+            if len(_ROW_TEXT) >= _ROW_TEXT_MAX:
+                _ROW_TEXT.clear()
+            _ROW_TEXT[e] = text
+        parts.append(text)
+    return "[" + ",".join(parts) + "]"
+
+
+_ROW_TEXT: dict[IndexEntry, str] = {}
+_ROW_TEXT_MAX = 8192
 
 
 def _entry_of(r: list[Any]) -> IndexEntry:

@@ -8,6 +8,8 @@ an empty cache, or the reference encoding.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from agent.spec import V1_0, V1_2, V1_4, V2_1, ItemType, Operation, Tag, Version
@@ -86,7 +88,10 @@ def test_index_rows_are_the_same_cached_or_not(monkeypatch: pytest.MonkeyPatch) 
     first = index_rows(attrs)
     again = index_rows(attrs)
     assert first == again
-    assert first is not again and all(x is not y for x, y in zip(first, again, strict=True))
+    # a new list each time; its entries are shared, which their immutability allows
+    assert first is not again
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first[0].key = "changed"  # type: ignore[misc]
     assert [r for r in first if r.unique] and all(r.name == "Name/Name Value" for r in first if r.unique)
     # a destroyed object releases its Names: the same cached rows, not unique
     destroyed = AttrSet([*(a for a in attrs if a.name != "State"), Attr("State", e(T.STATE, 5))])

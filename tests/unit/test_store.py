@@ -1168,3 +1168,23 @@ def test_update_attributes_swaps_an_unindexed_row_in_the_rows_text(store: Storag
     assert store.locate(LocateQuery([Condition("Fresh", "0", indexed=False)])) == ["u1"]
     assert store.locate(LocateQuery([Condition("Name", "n1")])) == ["u1"]
     assert not store.update_attributes("u1", b"patched", b"x", swap=(IndexEntry("Fresh", "7", 7), stale))
+
+
+@needs_sqlite
+def test_rows_text_is_the_json_of_the_rows() -> None:
+    """objects.index_rows is put together from per-row texts kept between objects; it must be
+    what json.dumps writes (the Locate probes and the swap read that text)."""
+    import json
+
+    from profiles.store.sqlite import _json_row, _rows_text
+
+    rows = [
+        IndexEntry("Name/Name Value", 'caf\u00e9 "x"\x1f\\', None, True),
+        IndexEntry("Fresh", "1", 1, indexed=False),
+        IndexEntry("Initial Date", "17", 17),
+        IndexEntry("Cryptographic Usage Mask", "bit:4", None, indexed=False),
+    ]
+    for n in range(3):  # the rows' texts kept from the first round
+        subset = rows[n:] + rows[:n]
+        assert _rows_text(subset) == json.dumps([_json_row(e) for e in subset], separators=(",", ":"))
+    assert _rows_text([]) == "[]"
