@@ -40,8 +40,8 @@ Layout (all tables and keys optional; relative paths are relative to the file's 
                                   # everything else runs on the loop, and a durable write's answer
                                   # awaits its group fsync there); 0 = everything on the loop
     processes = 1                 # server processes (each its own engine, store connections and
-                                  # workers) behind one listener; 0 = one per CPU (profiles/supervisor.py;
-                                  # the read barrier holds per process, README "Running the server")
+                                  # workers) behind one listener; 0 = one per CPU (profiles/supervisor.py,
+                                  # README "Running the server")
     inline_reads = true           # for a store without the fsync hand-over: read-only requests
                                   # (Locate, Query, ...) on the loop, others in threads
     shutdown_timeout = 10.0       # drain time for in-flight requests after SIGTERM

@@ -176,19 +176,26 @@ class Owed(Protocol):
     @property
     def seq(self) -> int: ...
 
+    @property
+    def gen(self) -> int: ...
+
 
 @runtime_checkable
 class DeferredDurability(Protocol):
     """A store whose durable writes can be waited for away from the thread that made them
     (profiles/store/sqlite.py). Inside ``owed_durability()`` the engine's writes commit but
     do not wait for the disk; the scope then names the write unit (``seq``, 0: none) that
-    must be on disk before the response may be sent, and ``durable_future(seq)`` resolves
-    once a group fsync covers it (StoreError if it cannot). ``writers``: how many clients of
-    this process are writing concurrently, so that the store can let one fsync cover them."""
+    must be on disk before the response may be sent, and the fsync (``gen``, 0: none) that
+    must have ended (the request read what another process wrote and has not synced yet);
+    ``durable_future(seq, gen=gen)`` resolves once a group fsync covers both (StoreError if it
+    cannot). ``writers``: how many clients of this process are writing concurrently, so that
+    the store can let one fsync cover them."""
 
     def owed_durability(self) -> AbstractContextManager[Owed]: ...
 
-    def durable_future(self, seq: int, *, writers: int = 1) -> concurrent.futures.Future[None]: ...
+    def durable_future(
+        self, seq: int, *, writers: int = 1, gen: int = 0
+    ) -> concurrent.futures.Future[None]: ...
 
 
 # -- TLS ------------------------------------------------------------------------------------
@@ -859,7 +866,7 @@ class Server:
         """Run one request through the engine and write the response. False: close."""
         start = time.perf_counter()
         durability = self._durability
-        owed = 0
+        owed = owed_gen = 0
         try:
             if self._executor is None:
                 inline = True
@@ -876,7 +883,7 @@ class Server:
             elif durability is not None:
                 with durability.owed_durability() as scope:
                     response, summary = self.handler.handle_logged(data, identity)
-                owed = scope.seq
+                owed, owed_gen = scope.seq, scope.gen
             else:
                 response, summary = self.handler.handle_logged(data, identity)
         except Exception:
@@ -885,11 +892,13 @@ class Server:
                 "engine failed", exc_info=True, extra={"fields": {"peer": conn.peer, "client": identity}}
             )
             return False
-        if owed:
+        if owed or owed_gen:
             assert durability is not None
             try:
-                writers = self._writers(conn)
-                await asyncio.wrap_future(durability.durable_future(owed, writers=writers))
+                # (a read waiting for another process's write is not a writer of this one)
+                writers = self._writers(conn) if owed else len(self._recent_writers) or 1
+                future = durability.durable_future(owed, writers=writers, gen=owed_gen)
+                await asyncio.wrap_future(future)
             except Exception:
                 # The group fsync failed (the store refuses durable writes from now on): the
                 # write may not survive a crash, so it is not acknowledged. The client sees the

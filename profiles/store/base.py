@@ -97,6 +97,9 @@ class Owed:
     0 when nothing is owed."""
 
     seq: int = 0
+    # An fsync (numbered as the store starts them) that must end too: a read returned data that
+    # another process committed durably and has not synced yet (SQLite, _foreign_barrier). 0: none.
+    gen: int = 0
 
 
 @dataclass

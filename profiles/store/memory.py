@@ -143,7 +143,7 @@ class MemoryStorage:
     def owed_durability(self) -> AbstractContextManager[Owed]:
         return contextlib.nullcontext(Owed())  # nothing is ever owed: no disk
 
-    def durable_future(self, seq: int, *, writers: int = 1) -> concurrent.futures.Future[None]:
+    def durable_future(self, seq: int, *, writers: int = 1, gen: int = 0) -> concurrent.futures.Future[None]:
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
         future.set_result(None)
         return future

@@ -56,6 +56,15 @@
   still unsynced (rare: only while its writer is itself waiting for that fsync). A reader that
   read, on its own connection, an object whose last durable unit is left open or failed got an
   older committed version: it waits for everything committed (conservative).
+- Read barrier across processes (limits.processes > 1, a failover pair on one file): another
+  process's write is visible once committed, before its fsync. Each durable COMMIT is counted
+  in "<db>-writer" (mapped by every process: COMMITs started, done, and the "done" count some
+  process's successful fsync covered), changed under the flock. A ``load`` or ``locate`` that
+  returns something, while durable COMMITs of other processes may be unsynced, is answered
+  only after an fsync of its own that starts later (one fdatasync of the WAL covers every
+  process's frames): owed as ``Owed.gen`` on the event loop, run or waited for elsewhere.
+  Without it, process B could hand a tape drive the key of a Create that process A has
+  committed but not yet synced, and a power loss would take that key back.
 - Concurrency: one reader connection per thread; WAL readers never wait for the writer or
   for each other. Writes go through one writer connection. ``_WriterLock``: a thread lock
   guards each use of it (a unit from its first write to its end, a COMMIT, a read through
@@ -87,8 +96,10 @@ import concurrent.futures
 import contextlib
 import fcntl
 import json
+import mmap
 import os
 import sqlite3
+import struct
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -116,6 +127,8 @@ BUSY_TIMEOUT_S = 30.0
 CHECKPOINT_UNITS = 64  # committed write units between two background checkpoint passes
 WAL_RESTART_FRAMES = 4096  # WAL length (pages) from which a pass also lets the WAL restart
 COMMIT_DELAY_S = 0.002  # longest wait of the syncer for the units of concurrent writers
+_SHARED_SIZE = 24  # bytes of "<db>-writer" mapped by every process (_WriterLock._counter)
+_U64 = struct.Struct("<Q")
 # Units are left open (group commit) only if no other process has made this one wait for the
 # writer flock for that long: units left open hold it across an fsync, and another process's
 # event loop would wait for it that long instead of one unit.
@@ -253,6 +266,7 @@ class _ThreadState:
     handing_over: int = 0  # nesting of owed_durability(): owed units go to its caller
     owed: int = 0  # highest durable unit made inside durability_scope(), not yet waited for
     owed_seqs: list[int] = field(default_factory=list)  # every unit owed (see _check_owed)
+    owed_gen: int = 0  # an fsync of this generation must end first (_foreign_barrier)
 
 
 class SQLiteStorage:
@@ -304,7 +318,17 @@ class SQLiteStorage:
         self._pending: dict[str, int] = {}
         # owed_durability() callers waiting off-thread: (sequence, future), resolved by the
         # syncer thread (started on first use) once a group fsync covers the sequence.
-        self._durable_waiters: list[tuple[int, concurrent.futures.Future[None]]] = []
+        self._durable_waiters: list[tuple[int, int, concurrent.futures.Future[None]]] = []
+        # Other processes' durable writes (_foreign_barrier): fsyncs are numbered as they start
+        # (_gen_started) and _gen_done is the last that ended well; at the start of that one,
+        # the file's "durable COMMITs done" counter was _synced_done and this process had
+        # started _synced_own of them (_own_started: its durable COMMITs so far).
+        self._gen_started = 0
+        self._gen_done = 0
+        self._synced_done = 0
+        self._synced_own = 0
+        self._own_started = 0
+        self._durable_open = False  # the writer's transaction holds a durable unit
         self._writers = 1  # the latest durable_future's count of concurrent writers
         self._syncer: threading.Thread | None = None
         self._wal_path = Path(f"{path}-wal")
@@ -322,7 +346,13 @@ class SQLiteStorage:
         self._checkpointed_seq = 0
         self._migrate(self._writer)
         self._check_kek(self._writer)
-        self._fsync_wal()
+        with self._write_lock:
+            self._write_lock.lock_file()
+            try:
+                self._write_lock.end_durable()  # a process that died mid-COMMIT left "done" behind
+            finally:
+                self._write_lock.unlock_file()
+        self._wait_synced(0, 1)  # everything committed by anyone so far is on disk
 
     # -- connections -----------------------------------------------------------------------
 
@@ -443,6 +473,7 @@ class SQLiteStorage:
             seq = self._assigned + 1
             self._assigned = seq
             if durable:
+                self._durable_open = True
                 for uid in uids:
                     self._pending[uid] = seq
             if batched and self._batching and time.monotonic() - self._write_lock.contended_at > CONTENDED_S:
@@ -479,12 +510,18 @@ class SQLiteStorage:
         get StoreError (their responses were never sent), and StoreError is raised."""
         cv = self._sync_cv
         first = self._seq + 1
+        durable, self._durable_open = self._durable_open, False
+        if durable:  # counted for the other processes' readers (_foreign_barrier)
+            self._write_lock.begin_durable()
+            self._own_started += 1
         try:
             self._writer.execute("COMMIT")
         except sqlite3.Error:
             with contextlib.suppress(sqlite3.Error):
                 if self._writer.in_transaction:
                     self._writer.execute("ROLLBACK")
+            if durable:
+                self._write_lock.end_durable()
             self._write_lock.unlock_file()
             with cv:
                 # Pending entries stay: a reader of such a uid gets the version before (a
@@ -493,12 +530,14 @@ class SQLiteStorage:
                 self._open_last = 0
                 self._inflight = 0
                 waiters = self._durable_waiters
-                failed = [f for s, f in waiters if first <= s <= last]
-                self._durable_waiters = [(s, f) for s, f in waiters if not first <= s <= last]
+                failed = [f for s, _, f in waiters if first <= s <= last]
+                self._durable_waiters = [w for w in waiters if not first <= w[0] <= last]
                 cv.notify_all()  # readers waiting on these units: they will never exist
             for future in failed:
                 future.set_exception(StoreError("commit failed; the write was not stored"))
             raise StoreError("commit failed; the write was not stored") from None
+        if durable:
+            self._write_lock.end_durable()
         self._write_lock.unlock_file()
         with cv:
             self._seq = last
@@ -570,10 +609,11 @@ class SQLiteStorage:
             self._wal_fd = fd = os.open(self._wal_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         (os.fdatasync if hasattr(os, "fdatasync") else os.fsync)(fd)
 
-    def _wait_synced(self, seq: int) -> None:
-        """Return once write unit ``seq`` is on disk. A unit still in the open transaction is
-        committed first; the first waiter to find no fsync in progress syncs for everyone
-        committed so far (StoreError if the COMMIT or the fsync fails)."""
+    def _wait_synced(self, seq: int, gen: int = 0) -> None:
+        """Return once write unit ``seq`` is on disk, and fsync number ``gen`` has ended (0:
+        none needed). A unit still in the open transaction is committed first; the first waiter
+        to find no fsync in progress syncs for everyone committed so far (StoreError if the
+        COMMIT or the fsync fails)."""
         cv = self._sync_cv
         if seq > self._seq:
             self._commit_open()
@@ -584,14 +624,21 @@ class SQLiteStorage:
                 raise StoreError("commit failed; the write was not stored")
         while True:
             with cv:
-                while self._synced < seq and self._syncing and not self._broken:
+                while (self._synced < seq or self._gen_done < gen) and self._syncing and not self._broken:
                     cv.wait()
                 if self._broken:
                     raise StoreError("fsync failed; the write may not be durable")
-                if self._synced >= seq:
+                if self._synced >= seq and self._gen_done >= gen:
                     return
                 self._syncing = True
                 target = self._seq  # every unit committed so far rides on this fsync
+                self._gen_started += 1
+                started = self._gen_started
+                # the durable COMMITs done before it starts, and how many of this process's had
+                # started by then (read second: any of ours among those done is counted, and
+                # one still running errs on the safe side)
+                done = self._write_lock.durable_done()
+                own = self._own_started
             ok = False
             try:
                 self._fsync_wal()
@@ -601,6 +648,10 @@ class SQLiteStorage:
                     self._syncing = False
                     if ok:
                         self._synced = max(self._synced, target)
+                        if started > self._gen_done:
+                            self._gen_done = started
+                            self._synced_done, self._synced_own = done, own
+                            self._write_lock.publish_synced(done)
                         if self._pending:
                             self._pending = {u: s for u, s in self._pending.items() if s > target}
                     else:
@@ -636,6 +687,31 @@ class SQLiteStorage:
             self._owe(st, need)
         else:
             self._wait_synced(need)
+
+    def _foreign_barrier(self) -> None:
+        """After a read that found something: if another process has made a durable COMMIT
+        that no fsync of this one has covered (it may be in what was read, and its own
+        response waits for its own fsync), an fsync starting after now must end before the
+        read is answered: owed in owed_durability(), else done (or waited for) here. Counted
+        with the durable COMMITs started (read after this process's own count: a COMMIT of
+        ours in between errs on the safe side) minus those done before this process's last
+        fsync, less ours among them; or not at all if some process's fsync covered them all
+        (the file's third counter)."""
+        own = self._own_started
+        lock = self._write_lock
+        synced_anywhere = lock.durable_synced()  # (read first: it only grows, then "started")
+        started = lock.durable_started()
+        if started <= synced_anywhere:
+            return  # every durable COMMIT started is done and synced, by some process
+        with self._sync_cv:
+            if started - self._synced_done <= own - self._synced_own:
+                return
+            need = self._gen_started + 1  # (one running may have started before the COMMIT)
+        st = self._state()
+        if st.handing_over:
+            st.owed_gen = max(st.owed_gen, need)
+        else:
+            self._wait_synced(0, need)
 
     def _begin_unit(self, st: _ThreadState) -> None:
         """Take the writer for a write unit of this thread: BEGIN IMMEDIATE under the flock;
@@ -934,6 +1010,7 @@ class SQLiteStorage:
                 # handing-over thread only owes there; a thread owning its unit holds the
                 # writer anyway; the reader connection holds nothing).
                 self._read_barrier((uid,), via_writer)
+        self._foreign_barrier()
         object_type, owner, state, created, archived, attributes, material, index_rows = row
         if material is not None:
             material = self._protector.unwrap(material, uid.encode())
@@ -964,6 +1041,8 @@ class SQLiteStorage:
                 self._owe(st, open_last)
         if self._pending:
             self._read_barrier(uids, via_writer)
+        if uids:
+            self._foreign_barrier()
         return uids
 
     def _equality_sizes(self, q: LocateQuery, con: sqlite3.Connection) -> list[int] | None:
@@ -1064,10 +1143,11 @@ class SQLiteStorage:
             yield
         finally:
             st.deferring -= 1
-            if not st.deferring and st.owed:
+            if not st.deferring and (st.owed or st.owed_gen):
                 seq, st.owed = st.owed, 0
+                gen, st.owed_gen = st.owed_gen, 0
                 self._check_owed(st)
-                self._wait_synced(seq)
+                self._wait_synced(seq, gen)
 
     # -- durability handed over (profiles.server.DeferredDurability) -------------------------
 
@@ -1091,17 +1171,19 @@ class SQLiteStorage:
             st.handing_over -= 1
             if outermost:
                 owed.seq, st.owed = st.owed, 0
+                owed.gen, st.owed_gen = st.owed_gen, 0
                 try:
                     self._check_owed(st)
                 except StoreError as exc:
                     owed.seq = exc.args[1]  # a failed unit: its future fails
 
-    def durable_future(self, seq: int, *, writers: int = 1) -> concurrent.futures.Future[None]:
+    def durable_future(self, seq: int, *, writers: int = 1, gen: int = 0) -> concurrent.futures.Future[None]:
         """A future resolved once write unit ``seq`` is on disk (StoreError if it cannot be:
         its COMMIT or an fsync failed, or the store closed first). The syncer thread commits
         the units left open, then fsyncs; as in _wait_synced, one fsync covers every unit
         committed before it starts. ``writers``: how many clients of the caller write
-        concurrently (commit delay, module docstring)."""
+        concurrently (commit delay, module docstring). ``gen``: Owed.gen, an fsync that must
+        end too (another process's write was read)."""
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
         # Running: it cannot be cancelled (asyncio.wrap_future cancels it with the awaiting
         # task), so resolving it never raises InvalidStateError in the syncer or a committer.
@@ -1111,12 +1193,12 @@ class SQLiteStorage:
                 future.set_exception(StoreError("fsync failed; the write may not be durable"))
             elif seq in self._failed or seq > self._assigned:
                 future.set_exception(StoreError("commit failed; the write was not stored"))
-            elif self._synced >= seq:
+            elif self._synced >= seq and self._gen_done >= gen:
                 future.set_result(None)
             elif self._closed:
                 future.set_exception(StoreError("store closed before the write was synced"))
             else:
-                self._durable_waiters.append((seq, future))
+                self._durable_waiters.append((seq, gen, future))
                 self._writers = writers
                 if self._syncer is None:
                     self._syncer = threading.Thread(
@@ -1145,25 +1227,29 @@ class SQLiteStorage:
                     self._delay_commit()
                 self._commit_open()
                 with cv:
-                    target = max((s for s, _ in self._durable_waiters if s <= self._seq), default=0)
-                    if not target and not self._open_last and self._durable_waiters:
+                    target = max((s for s, _, _ in self._durable_waiters if s <= self._seq), default=0)
+                    gen = max((g for _, g, _ in self._durable_waiters), default=0)
+                    if not target and not gen and not self._open_last and self._durable_waiters:
                         # only waiters of a COMMIT still running (none expected): wait for it
                         cv.wait(0.01)
                         continue
                 error: StoreError | None = None
-                if target:
+                if target or gen:
                     try:
-                        self._wait_synced(target)
+                        self._wait_synced(target, gen)
                     except StoreError as exc:
                         error = exc
                     except Exception:  # the fsync's OSError: _wait_synced marked the store broken
                         error = StoreError("fsync failed; the write may not be durable")
                 with cv:
-                    synced = self._synced
-                    waiters = self._durable_waiters
-                    done = [(s, f) for s, f in waiters if error is not None or s <= synced]
-                    self._durable_waiters = [(s, f) for s, f in waiters if error is None and s > synced]
-                for _, future in done:
+                    synced, gen_done = self._synced, self._gen_done
+                    done: list[tuple[int, int, concurrent.futures.Future[None]]] = []
+                    keep: list[tuple[int, int, concurrent.futures.Future[None]]] = []
+                    for w in self._durable_waiters:
+                        covered = error is not None or (w[0] <= synced and w[1] <= gen_done)
+                        (done if covered else keep).append(w)
+                    self._durable_waiters = keep
+                for _, _, future in done:
                     if error is None:
                         future.set_result(None)
                     else:
@@ -1249,8 +1335,50 @@ class _WriterLock:
         self.contended_at = -CONTENDED_S  # when lock_file last waited for another process
         try:
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+            if os.fstat(self._fd).st_size < _SHARED_SIZE:
+                os.ftruncate(self._fd, _SHARED_SIZE)  # (only ever grown: a no-op for the others)
+            self._shared = mmap.mmap(self._fd, _SHARED_SIZE)
         except OSError as exc:
             raise StoreError(f"cannot open the writer lock file {path}: {exc.strerror}") from None
+
+    # The file's first 24 bytes, shared by every process on the database (three little-endian
+    # uint64): durable COMMITs started and done, each changed only under the flock, and the
+    # "done" count some process read before an fsync of its own that succeeded (so every one
+    # of those is on disk), raised without a lock (a race can only lower it: a later reader
+    # then syncs once more). Read by anyone at any time (SQLiteStorage._foreign_barrier).
+    def _counter(self, offset: int) -> int:
+        mm = self._shared
+        while True:  # two equal reads: never a value torn by a concurrent write
+            first = _U64.unpack_from(mm, offset)[0]
+            second = _U64.unpack_from(mm, offset)[0]
+            if first == second:
+                return int(first)
+
+    def durable_started(self) -> int:
+        return self._counter(0)
+
+    def durable_done(self) -> int:
+        return self._counter(8)
+
+    def durable_synced(self) -> int:
+        return self._counter(16)
+
+    def publish_synced(self, done: int) -> None:
+        """After an fsync that started when ``done`` durable COMMITs were done."""
+        if done > self._counter(16):
+            _U64.pack_into(self._shared, 16, done)
+
+    def begin_durable(self) -> None:
+        """Under the flock, before a COMMIT that holds a durable unit. A "started" left ahead
+        of "done" by a process that died between the two (no COMMIT runs without the flock)
+        is repaired first."""
+        started = self._counter(0)
+        _U64.pack_into(self._shared, 8, started)
+        _U64.pack_into(self._shared, 0, started + 1)
+
+    def end_durable(self) -> None:
+        """Under the flock, after that COMMIT (whatever its outcome)."""
+        _U64.pack_into(self._shared, 8, self._counter(0))
 
     def acquire(self) -> None:
         self._thread_lock.acquire()
@@ -1287,6 +1415,7 @@ class _WriterLock:
         self.release()
 
     def close(self) -> None:
+        self._shared.close()
         os.close(self._fd)
 
 

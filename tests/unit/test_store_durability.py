@@ -648,3 +648,83 @@ def test_commit_delay_ends_when_the_store_closes(tmp_path: Path, monkeypatch: py
     s.close()  # the syncer stops waiting, syncs what is awaited, exits
     future.result(timeout=10)
     assert time.monotonic() - start < 10
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[SQLiteStorage, SQLiteStorage]]:
+    """Two stores on one database, as two server processes have (limits.processes)."""
+    protector = KeyProtector(os.urandom(32))
+    a = open_store(f"sqlite:///{tmp_path / 'k.db'}", protector)
+    b = open_store(f"sqlite:///{tmp_path / 'k.db'}", protector)
+    assert isinstance(a, SQLiteStorage) and isinstance(b, SQLiteStorage)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_a_read_of_another_process_unsynced_write_waits_for_an_fsync(
+    pair: tuple[SQLiteStorage, SQLiteStorage], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Process A's Create is committed and not yet synced (its own response still waits):
+    process B must not answer a Get or a Locate that shows the key before an fsync covers it
+    (else a power loss could take back a key a tape drive was already given)."""
+    a, b = pair
+    b_fsyncs = _count_fsyncs(b, monkeypatch)
+    _owed_insert(a, "k1")  # committed, its fsync not even asked for
+    rec = b.load("k1")
+    assert rec is not None and rec.material == b"key:k1"
+    assert len(b_fsyncs) == 1  # B synced the WAL (A's frames with it) before returning
+    assert b.load("k1") is not None and len(b_fsyncs) == 1  # covered now: no second one
+    _owed_insert(a, "k2")
+    assert b.locate(LocateQuery([Condition("Name", "name-k2")])) == ["k2"]
+    assert len(b_fsyncs) == 2
+    # on the event loop (owed_durability): owed, not waited for; the future waits
+    _owed_insert(a, "k3")
+    with b.owed_durability() as owed:
+        assert b.load("k3") is not None
+    assert owed.seq == 0 and owed.gen > 0 and len(b_fsyncs) == 2
+    b.durable_future(owed.seq, gen=owed.gen).result(timeout=10)
+    assert len(b_fsyncs) == 3
+
+
+def test_reads_do_not_wait_for_writes_already_synced_own_or_not_durable(
+    pair: tuple[SQLiteStorage, SQLiteStorage], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = pair
+    a.insert(record("k1"))  # durable: A synced it before returning
+    b_fsyncs = _count_fsyncs(b, monkeypatch)
+    a_fsyncs = _count_fsyncs(a, monkeypatch)
+    assert b.load("k1") is not None and b_fsyncs == []
+    # A's own unsynced write: A's per-object barrier decides, reads of other objects go on
+    _owed_insert(a, "k2")
+    assert a.load("k1") is not None and a_fsyncs == []
+    # a write whose loss is harmless (a Get clearing Fresh) makes no one wait
+    rec = a.load("k1")
+    assert rec is not None
+    b.durable_future(_owed_insert(b, "k3")).result(timeout=10)  # B's fsync covers k2 as well
+    before = len(b_fsyncs)
+    assert a.update_attributes("k1", rec.attributes, b"patched", rec.index, durable=False)
+    assert b.load("k1") is not None and len(b_fsyncs) == before
+
+
+def test_a_process_that_died_mid_commit_does_not_make_every_read_wait(tmp_path: Path) -> None:
+    """The shared count of durable COMMITs started is ahead of those done when a process died
+    between the two: the next store to open (or the next writer) repairs it."""
+    protector = KeyProtector(os.urandom(32))
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    first = open_store(url, protector)
+    assert isinstance(first, SQLiteStorage)
+    first.insert(record("k1"))
+    lock = first._write_lock
+    lock._shared[0:8] = (lock.durable_started() + 1).to_bytes(8, "little")  # started, never done
+    first.close()
+    again = open_store(url, protector)
+    assert isinstance(again, SQLiteStorage)
+    try:
+        assert again._write_lock.durable_started() == again._write_lock.durable_done()
+        calls = []
+        real = again._fsync_wal
+        again._fsync_wal = lambda: (calls.append(1), real())[1]  # type: ignore[method-assign]
+        assert again.load("k1") is not None and calls == []
+    finally:
+        again.close()
