@@ -51,6 +51,7 @@ import logging
 import signal
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -178,6 +179,51 @@ class Owed(Protocol):
 
     @property
     def gen(self) -> int: ...
+
+
+class DurableWaits:
+    """The store's durable futures (concurrent.futures, resolved by its fsync thread, a few per
+    fsync) as asyncio futures of one loop, handed over in one wake-up of the loop per batch:
+    asyncio.wrap_future costs a call_soon_threadsafe (a self-pipe write and a wake-up) each."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._resolved: list[tuple[asyncio.Future[None], concurrent.futures.Future[None]]] = []
+        self._kicked = False  # a _drain is scheduled and has not taken the list yet
+
+    def wait(self, done: concurrent.futures.Future[None]) -> asyncio.Future[None]:
+        """On the loop: an asyncio future that ends as ``done`` does (its exception too)."""
+        future: asyncio.Future[None] = self._loop.create_future()
+        if done.done():
+            _settle(future, done)
+        else:
+            done.add_done_callback(lambda d: self._on_done(future, d))
+        return future
+
+    def _on_done(self, future: asyncio.Future[None], done: concurrent.futures.Future[None]) -> None:
+        with self._lock:  # (any thread)
+            self._resolved.append((future, done))
+            kick, self._kicked = not self._kicked, True
+        if kick:
+            self._loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        with self._lock:
+            resolved, self._resolved = self._resolved, []
+            self._kicked = False
+        for future, done in resolved:
+            _settle(future, done)
+
+
+def _settle(future: asyncio.Future[None], done: concurrent.futures.Future[None]) -> None:
+    if future.done():
+        return  # its task was cancelled (shutdown): nobody waits any more
+    error = done.exception()
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
 
 
 @runtime_checkable
@@ -575,6 +621,7 @@ class Server:
         # Connections whose last durable write is at most WRITERS_WINDOW_S old, oldest first:
         # how many clients write concurrently, for the store's commit delay (_writers).
         self._recent_writers: dict[Connection, float] = {}
+        self._waits: DurableWaits | None = None  # created on the loop, at the first durable wait
 
     @property
     def port(self) -> int:
@@ -898,7 +945,9 @@ class Server:
                 # (a read waiting for another process's write is not a writer of this one)
                 writers = self._writers(conn) if owed else len(self._recent_writers) or 1
                 future = durability.durable_future(owed, writers=writers, gen=owed_gen)
-                await asyncio.wrap_future(future)
+                if self._waits is None:
+                    self._waits = DurableWaits(asyncio.get_running_loop())
+                await self._waits.wait(future)
             except Exception:
                 # The group fsync failed (the store refuses durable writes from now on): the
                 # write may not survive a crash, so it is not acknowledged. The client sees the

@@ -300,7 +300,12 @@ class SQLiteStorage:
         # number (_seq, assigned under _write_lock too); _synced is the highest one known to be
         # on disk. _pending: uid -> sequence of its last durable write not yet synced (the read
         # barrier); _inflight: the sequence whose COMMIT is running (0: none).
-        self._sync_cv = threading.Condition(threading.Lock())
+        sync_lock = threading.Lock()
+        self._sync_cv = threading.Condition(sync_lock)
+        # What the syncer thread waits on (same lock): new futures, units left open, close().
+        # Not every COMMIT's notify_all: the syncer, waiting to gather concurrent writers' units
+        # (_delay_commit), took the GIL from the event loop at each one.
+        self._syncer_cv = threading.Condition(sync_lock)
         self._seq = 0
         self._synced = 0
         self._inflight = 0
@@ -482,6 +487,7 @@ class SQLiteStorage:
                 # while other processes write (CONTENDED_S).
                 self._open_last = seq
                 cv.notify_all()
+                self._syncer_cv.notify()
                 return seq
             self._inflight = seq
         self._commit_locked(seq)
@@ -1205,7 +1211,8 @@ class SQLiteStorage:
                         target=self._sync_loop, name="keyshelf-fsync", daemon=True
                     )
                     self._syncer.start()
-                self._sync_cv.notify_all()
+                if len(self._durable_waiters) in (1, writers) or len(self._durable_waiters) > writers:
+                    self._syncer_cv.notify()  # (in between, the syncer waits for more anyway)
         return future
 
     def _sync_loop(self) -> None:
@@ -1222,7 +1229,7 @@ class SQLiteStorage:
                         self._batching = False
                         if self._closed:
                             return
-                        cv.wait()
+                        self._syncer_cv.wait()
                     self._batching = True
                     self._delay_commit()
                 self._commit_open()
@@ -1272,7 +1279,7 @@ class SQLiteStorage:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
-            self._sync_cv.wait(left)
+            self._syncer_cv.wait(left)
 
     def close(self) -> None:
         with self._lock:
@@ -1284,6 +1291,7 @@ class SQLiteStorage:
         if syncer is not None:
             with self._sync_cv:
                 self._sync_cv.notify_all()
+                self._syncer_cv.notify_all()
             syncer.join()  # it commits what is open, syncs what is still awaited, then exits
         if self._checkpointer is not None:
             self._checkpoint_wanted.set()

@@ -151,3 +151,50 @@ def test_concurrent_writers_are_the_connections_that_wrote_within_the_window(
     assert srv._writers(b) == 2
     srv._recent_writers.pop(b)  # as a closing connection does
     assert srv._writers(c) == 1
+
+
+def test_durable_waits_hand_a_batch_over_in_one_wake_up() -> None:
+    """Server's DurableWaits: futures resolved together by the store's fsync thread reach the
+    loop in one call_soon_threadsafe; errors pass through; a cancelled waiter is skipped."""
+    import asyncio
+    import concurrent.futures
+    import threading
+    from typing import Any
+
+    from profiles.server import DurableWaits
+    from profiles.store import StoreError
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        waits = DurableWaits(loop)
+        kicks = []
+        real = loop.call_soon_threadsafe
+
+        def counting(callback: Any, *args: Any) -> Any:
+            kicks.append(callback)
+            return real(callback, *args)
+
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        stored = [concurrent.futures.Future[None]() for _ in range(4)]
+        awaited = [waits.wait(f) for f in stored]
+        awaited[3].cancel()  # (its task went away)
+
+        def fsync_thread() -> None:  # as the store's syncer resolves a batch
+            for f in stored[:2]:
+                f.set_result(None)
+            stored[2].set_exception(StoreError("fsync failed"))
+            stored[3].set_result(None)
+
+        thread = threading.Thread(target=fsync_thread)
+        thread.start()
+        thread.join()
+        await asyncio.wait(awaited[:3])
+        assert len(kicks) == 1
+        assert awaited[0].result() is None and awaited[1].result() is None
+        assert isinstance(awaited[2].exception(), StoreError)
+        # already resolved: no hand-over at all
+        done = concurrent.futures.Future[None]()
+        done.set_result(None)
+        assert await waits.wait(done) is None and len(kicks) == 1
+
+    asyncio.run(main())
