@@ -466,7 +466,8 @@ def write_markdown(results: dict[str, object]) -> None:
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
         f"{results['cpus']} CPUs, Python {platform.python_version()}; mutual TLS on loopback, KMIP 1.2 requests, "
-        f"worker processes with persistent connections, requests encoded before the clock starts"
+        "worker processes with persistent connections, requests encoded before the clock starts, "
+        "responses checked on their bytes (every Result Status Success)"
         f"{' (quick mode)' if results['quick'] else ''}. keyshelf-server processes: "
         f"{results['keyshelf_processes']}"
         + ("; the same server as configured by default (1 process) in the second table." if default else ".")
