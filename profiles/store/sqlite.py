@@ -127,6 +127,7 @@ BUSY_TIMEOUT_S = 30.0
 CHECKPOINT_UNITS = 64  # committed write units between two background checkpoint passes
 WAL_RESTART_FRAMES = 4096  # WAL length (pages) from which a pass also lets the WAL restart
 COMMIT_DELAY_S = 0.002  # longest wait of the syncer for the units of concurrent writers
+FAILED_KEPT = 65_536  # failed unit numbers remembered (_remember_failed)
 _SHARED_SIZE = 24  # bytes of "<db>-writer" mapped by every process (_WriterLock._counter)
 _U64 = struct.Struct("<Q")
 # Units are left open (group commit) only if no other process has made this one wait for the
@@ -493,6 +494,17 @@ class SQLiteStorage:
         self._commit_locked(seq)
         return seq
 
+    def _remember_failed(self, first: int, last: int) -> None:
+        """Under _sync_cv: units ``first..last`` failed. Their numbers are asked about right
+        after (the same request's _check_owed and durable_future, within microseconds), and
+        the set is bounded: a disk that stays full fails every write, and one entry per
+        request would grow without end. The oldest half goes once FAILED_KEPT are held."""
+        failed = self._failed
+        failed.update(range(first, last + 1))
+        if len(failed) > FAILED_KEPT:
+            keep = sorted(failed)[-(FAILED_KEPT // 2) :]
+            self._failed = set(keep)
+
     def _commit_open_locked(self) -> None:
         """Under _write_lock: COMMIT the units left open, if any (StoreError if it fails)."""
         with self._sync_cv:
@@ -532,7 +544,7 @@ class SQLiteStorage:
             with cv:
                 # Pending entries stay: a reader of such a uid gets the version before (a
                 # committed one, maybe unsynced) and waits for what is committed (_read_barrier).
-                self._failed.update(range(first, last + 1))
+                self._remember_failed(first, last)
                 self._open_last = 0
                 self._inflight = 0
                 waiters = self._durable_waiters

@@ -728,3 +728,18 @@ def test_a_process_that_died_mid_commit_does_not_make_every_read_wait(tmp_path: 
         assert again.load("k1") is not None and calls == []
     finally:
         again.close()
+
+
+def test_failed_units_are_remembered_within_a_bound(
+    store: SQLiteStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that stays full fails every write: the failed unit numbers (asked about by the
+    same request, right after) must not grow without end; the newest are kept."""
+    monkeypatch.setattr(sqlite_store, "FAILED_KEPT", 8)
+    with store._sync_cv:
+        for n in range(1, 101):
+            store._remember_failed(n, n)
+            assert len(store._failed) <= 8
+            assert n in store._failed  # the one that just failed is always known
+        store._remember_failed(101, 103)
+        assert {101, 102, 103} <= store._failed and len(store._failed) <= 8
