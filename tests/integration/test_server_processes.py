@@ -51,6 +51,11 @@ def server(tmp_path: Path) -> Iterator[harness.ServerProcess]:
     config.write_text(config.read_text().replace("[limits]\n", "[limits]\nprocesses = 2\n", 1))
     process = harness.ServerProcess(config, data / "server.log")
     with process.start():
+        # the parent listens before it forks the workers: the port answering does not mean
+        # both exist yet (a test that counted them at once failed in a clean-checkout run)
+        assert process.proc is not None
+        parent = process.proc.pid
+        wait_for(lambda: len(children(parent)) == 2, "both workers forked")
         yield process
 
 
