@@ -706,12 +706,16 @@ class EngineStateMachine(RuleBasedStateMachine):
                 assert {str(u) for u in payload.unique_identifier} == want, (state.name, version)
 
 
-EngineStateMachine.TestCase.settings = settings(
-    max_examples=EXAMPLES,
-    stateful_step_count=STEPS,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+def _settings(examples: int) -> settings:
+    return settings(
+        max_examples=examples,
+        stateful_step_count=STEPS,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+
+
+EngineStateMachine.TestCase.settings = _settings(EXAMPLES)
 TestEngineStateMachine = EngineStateMachine.TestCase
 
 
@@ -722,10 +726,5 @@ class SQLiteEngineStateMachine(EngineStateMachine):
     on_sqlite = True
 
 
-SQLiteEngineStateMachine.TestCase.settings = settings(
-    max_examples=SQLITE_EXAMPLES,
-    stateful_step_count=STEPS,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+SQLiteEngineStateMachine.TestCase.settings = _settings(SQLITE_EXAMPLES)
 TestSQLiteEngineStateMachine = SQLiteEngineStateMachine.TestCase

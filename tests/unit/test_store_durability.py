@@ -585,12 +585,6 @@ def test_no_units_left_open_while_another_process_waits_for_the_writer(tmp_path:
         s2.close()
 
 
-def _owed_insert(store: SQLiteStorage, uid: str) -> int:
-    with store.owed_durability() as owed:
-        store.insert(record(uid))
-    return owed.seq
-
-
 def _count_fsyncs(store: SQLiteStorage, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     real = store._fsync_wal
@@ -610,11 +604,11 @@ def test_commit_delay_waits_for_each_concurrent_writer(
     covers both (the delay is long here, so only the second future can end it)."""
     monkeypatch.setattr(sqlite_store, "COMMIT_DELAY_S", 30.0)
     fsyncs = _count_fsyncs(store, monkeypatch)
-    a = _owed_insert(store, "a")
+    a = owed_insert(store, "a")
     first = store.durable_future(a, writers=2)
     time.sleep(0.3)
     assert not first.done() and fsyncs == []
-    b = _owed_insert(store, "b")
+    b = owed_insert(store, "b")
     second = store.durable_future(b, writers=2)
     first.result(timeout=10)
     second.result(timeout=10)
@@ -626,7 +620,7 @@ def test_commit_delay_is_bounded(store: SQLiteStorage, monkeypatch: pytest.Monke
     monkeypatch.setattr(sqlite_store, "COMMIT_DELAY_S", 0.4)
     fsyncs = _count_fsyncs(store, monkeypatch)
     start = time.monotonic()
-    store.durable_future(_owed_insert(store, "a"), writers=3).result(timeout=10)
+    store.durable_future(owed_insert(store, "a"), writers=3).result(timeout=10)
     waited = time.monotonic() - start
     assert 0.35 <= waited < 5 and len(fsyncs) == 1
 
@@ -635,7 +629,7 @@ def test_one_writer_is_synced_at_once(store: SQLiteStorage, monkeypatch: pytest.
     monkeypatch.setattr(sqlite_store, "COMMIT_DELAY_S", 30.0)
     start = time.monotonic()
     for n in range(3):
-        store.durable_future(_owed_insert(store, f"u{n}")).result(timeout=10)
+        store.durable_future(owed_insert(store, f"u{n}")).result(timeout=10)
     assert time.monotonic() - start < 10  # (30 s each if the delay applied)
 
 
@@ -643,7 +637,7 @@ def test_commit_delay_ends_when_the_store_closes(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(sqlite_store, "COMMIT_DELAY_S", 30.0)
     s = open_store(f"sqlite:///{tmp_path / 'c.db'}", KeyProtector(os.urandom(32)))
     assert isinstance(s, SQLiteStorage)
-    future = s.durable_future(_owed_insert(s, "a"), writers=4)
+    future = s.durable_future(owed_insert(s, "a"), writers=4)
     start = time.monotonic()
     s.close()  # the syncer stops waiting, syncs what is awaited, exits
     future.result(timeout=10)
@@ -670,16 +664,16 @@ def test_a_read_of_another_process_unsynced_write_waits_for_an_fsync(
     (else a power loss could take back a key a tape drive was already given)."""
     a, b = pair
     b_fsyncs = _count_fsyncs(b, monkeypatch)
-    _owed_insert(a, "k1")  # committed, its fsync not even asked for
+    owed_insert(a, "k1")  # committed, its fsync not even asked for
     rec = b.load("k1")
     assert rec is not None and rec.material == b"key:k1"
     assert len(b_fsyncs) == 1  # B synced the WAL (A's frames with it) before returning
     assert b.load("k1") is not None and len(b_fsyncs) == 1  # covered now: no second one
-    _owed_insert(a, "k2")
+    owed_insert(a, "k2")
     assert b.locate(LocateQuery([Condition("Name", "name-k2")])) == ["k2"]
     assert len(b_fsyncs) == 2
     # on the event loop (owed_durability): owed, not waited for; the future waits
-    _owed_insert(a, "k3")
+    owed_insert(a, "k3")
     with b.owed_durability() as owed:
         assert b.load("k3") is not None
     assert owed.seq == 0 and owed.gen > 0 and len(b_fsyncs) == 2
@@ -696,12 +690,12 @@ def test_reads_do_not_wait_for_writes_already_synced_own_or_not_durable(
     a_fsyncs = _count_fsyncs(a, monkeypatch)
     assert b.load("k1") is not None and b_fsyncs == []
     # A's own unsynced write: A's per-object barrier decides, reads of other objects go on
-    _owed_insert(a, "k2")
+    owed_insert(a, "k2")
     assert a.load("k1") is not None and a_fsyncs == []
     # a write whose loss is harmless (a Get clearing Fresh) makes no one wait
     rec = a.load("k1")
     assert rec is not None
-    b.durable_future(_owed_insert(b, "k3")).result(timeout=10)  # B's fsync covers k2 as well
+    b.durable_future(owed_insert(b, "k3")).result(timeout=10)  # B's fsync covers k2 as well
     before = len(b_fsyncs)
     assert a.update_attributes("k1", rec.attributes, b"patched", rec.index, durable=False)
     assert b.load("k1") is not None and len(b_fsyncs) == before
