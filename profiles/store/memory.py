@@ -12,7 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 from profiles.keyprotect import KeyProtector
@@ -142,6 +142,9 @@ class MemoryStorage:
 
     def owed_durability(self) -> AbstractContextManager[Owed]:
         return contextlib.nullcontext(Owed())  # nothing is ever owed: no disk
+
+    def sync_owed(self, owed: Sequence[tuple[int, int]]) -> list[StoreError | None]:
+        return [None] * len(owed)  # nothing is ever owed
 
     def durable_future(self, seq: int, *, writers: int = 1, gen: int = 0) -> concurrent.futures.Future[None]:
         future: concurrent.futures.Future[None] = concurrent.futures.Future()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agent import model
@@ -153,48 +155,99 @@ def test_concurrent_writers_are_the_connections_that_wrote_within_the_window(
     assert srv._writers(c) == 1
 
 
-def test_durable_waits_hand_a_batch_over_in_one_wake_up() -> None:
-    """Server's DurableWaits: futures resolved together by the store's fsync thread reach the
-    loop in one call_soon_threadsafe; errors pass through; a cancelled waiter is skipped."""
-    import asyncio
-    import concurrent.futures
-    import threading
+def _sync_server(store: object) -> object:
+    import ssl
     from typing import Any
 
-    from profiles.server import DurableWaits
+    from profiles.config import ServerConfig
+    from profiles.server import Server
+
+    class Handler:
+        def __init__(self) -> None:
+            self.store = store
+
+        def handle_logged(self, data: bytes, identity: str) -> Any:
+            raise AssertionError("not called")
+
+    return Server(ServerConfig(), Handler(), ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))  # type: ignore[arg-type]
+
+
+def test_the_loop_syncs_every_waiting_response_with_one_call() -> None:
+    """Server._sync_owed: one store.sync_owed for the whole batch; each future gets its own
+    outcome (a failed unit's error, the others released); a cancelled waiter is skipped; the
+    commit-delay timer is cancelled."""
+    import asyncio
+    from collections.abc import Sequence
+
+    from profiles.server import DeferredDurability
     from profiles.store import StoreError
+
+    class Store:
+        def __init__(self) -> None:
+            self.calls: list[list[tuple[int, int]]] = []
+
+        def owed_durability(self) -> object:
+            raise AssertionError("not called")
+
+        def sync_owed(self, owed: Sequence[tuple[int, int]]) -> list[Exception | None]:
+            self.calls.append(list(owed))
+            return [StoreError("commit failed") if seq == 3 else None for seq, _ in owed]
+
+    store = Store()
+    assert isinstance(store, DeferredDurability)
+    srv: object = _sync_server(store)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        waits = DurableWaits(loop)
-        kicks = []
-        real = loop.call_soon_threadsafe
-
-        def counting(callback: Any, *args: Any) -> Any:
-            kicks.append(callback)
-            return real(callback, *args)
-
-        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
-        stored = [concurrent.futures.Future[None]() for _ in range(4)]
-        awaited = [waits.wait(f) for f in stored]
-        awaited[3].cancel()  # (its task went away)
-
-        def fsync_thread() -> None:  # as the store's syncer resolves a batch
-            for f in stored[:2]:
-                f.set_result(None)
-            stored[2].set_exception(StoreError("fsync failed"))
-            stored[3].set_result(None)
-
-        thread = threading.Thread(target=fsync_thread)
-        thread.start()
-        thread.join()
-        await asyncio.wait(awaited[:3])
-        assert len(kicks) == 1
-        assert awaited[0].result() is None and awaited[1].result() is None
-        assert isinstance(awaited[2].exception(), StoreError)
-        # already resolved: no hand-over at all
-        done = concurrent.futures.Future[None]()
-        done.set_result(None)
-        assert await waits.wait(done) is None and len(kicks) == 1
+        futures = [loop.create_future() for _ in range(4)]
+        srv._owed.extend([(1, 0, futures[0]), (2, 0, futures[1]), (3, 0, futures[2]), (0, 7, futures[3])])  # type: ignore[attr-defined]
+        srv._sync_timer = timer = loop.call_later(60, lambda: None)  # type: ignore[attr-defined]
+        futures[3].cancel()
+        srv._sync_owed()  # type: ignore[attr-defined]
+        assert store.calls == [[(1, 0), (2, 0), (3, 0), (0, 7)]]
+        assert futures[0].result() is None and futures[1].result() is None
+        assert isinstance(futures[2].exception(), StoreError)
+        assert timer.cancelled() and srv._sync_timer is None and srv._owed == []  # type: ignore[attr-defined]
+        srv._sync_owed()  # nothing waits: no call
+        assert len(store.calls) == 1
 
     asyncio.run(main())
+
+
+def test_sqlite_sync_owed_reports_each_unit(tmp_path: Path) -> None:
+    """SQLiteStorage.sync_owed: the units are on disk when it returns (one fsync for all);
+    a failed unit gets its StoreError and the others do not; it never raises."""
+    import os
+
+    from profiles.keyprotect import KeyProtector
+    from profiles.store import StoreError
+    from profiles.store.sqlite import SQLiteStorage
+
+    store = SQLiteStorage(tmp_path / "k.db", KeyProtector(os.urandom(32)))
+    try:
+        syncs = []
+        real = store._fsync_wal
+
+        def counted() -> None:
+            syncs.append(1)
+            real()
+
+        store._fsync_wal = counted  # type: ignore[method-assign]
+        seqs = []
+        for uid in ("a", "b"):
+            with store.owed_durability() as owed, store._writing(uid, True) as con:
+                con.execute("INSERT INTO meta(key, value) VALUES (?, 'x')", (uid,))
+            seqs.append(owed.seq)
+        assert seqs[0] and seqs[1] > seqs[0] and store._synced < seqs[1]
+        with store._sync_cv:
+            store._remember_failed(seqs[1] + 5, seqs[1] + 5)
+            store._assigned = seqs[1] + 5
+        result = store.sync_owed([(seqs[0], 0), (seqs[1], 0), (seqs[1] + 5, 0)])
+        assert result[:2] == [None, None] and isinstance(result[2], StoreError)
+        assert store._synced >= seqs[1] and len(syncs) == 1
+        assert store.sync_owed([(seqs[1], 0)]) == [None] and len(syncs) == 1  # already on disk
+        store._broken = True
+        assert all(isinstance(e, StoreError) for e in store.sync_owed([(seqs[1] + 1, 0)]))
+    finally:
+        store._broken = False
+        store.close()
