@@ -245,7 +245,25 @@ MIGRATIONS: tuple[Migration, ...] = (
             "DROP TABLE attr_index",
         ),
     ),
+    Migration(
+        5,
+        "no lookup rows for what objects' columns hold, or for attributes Locate probes",
+        (
+            # Unique Identifier is objects.uid and Initial Date objects.created (_COLUMN_ROWS);
+            # the others are probed on each candidate's own rows (profiles.attrs.indexed):
+            # every lookup row is a b-tree leaf a Create writes to the WAL.
+            "DELETE FROM idx_key WHERE name IN ('Unique Identifier', 'Initial Date')",
+            "DELETE FROM idx_num WHERE name = 'Initial Date'",
+            "DELETE FROM idx_key WHERE name IN ('Cryptographic Algorithm', 'Cryptographic Length')",
+            "DELETE FROM idx_num WHERE name IN ('Cryptographic Algorithm', 'Cryptographic Length')",
+        ),
+    ),
 )
+
+# Index rows held by a column of objects, not by the lookup tables: Locate filters them there
+# (build_locate_sql). Both are set once, at creation: objects.uid (unique index) is the
+# Unique Identifier; objects.created (index objects_created) is the Initial Date, in seconds.
+_COLUMN_ROWS = {"Unique Identifier": "uid", "Initial Date": "created"}
 
 
 @dataclass
@@ -1070,11 +1088,15 @@ class SQLiteStorage:
         """With several equality conditions, how many index rows each has, counted up to
         SIZE_PROBE_LIMIT (an index range walk each): Locate by ASI gives Application Namespace
         (every tape key) and Application Data (one key); the smallest drives the query."""
-        if sum(c.key is not None and c.indexed for c in q.conditions) < 2:
+
+        def counted(c: Condition) -> bool:
+            return c.key is not None and c.indexed and c.name not in _COLUMN_ROWS
+
+        if sum(map(counted, q.conditions)) < 2:
             return None
         sizes = []
         for c in q.conditions:
-            if c.key is None or not c.indexed:
+            if not counted(c):
                 sizes.append(SIZE_PROBE_LIMIT)
                 continue
             sub, params = _lookup_sql(Condition(c.name, c.key))
@@ -1526,8 +1548,8 @@ def _table_rows(index: Iterable[IndexEntry]) -> _TableRows:
     uniques: set[tuple[str, str]] = set()
     n_unique = 0
     for e in index:
-        if not (e.indexed or e.unique):
-            continue  # kept in objects.index_rows only, matched there (_probe_sql)
+        if not (e.indexed or e.unique) or e.name in _COLUMN_ROWS:
+            continue  # kept in objects.index_rows (_probe_sql) or a column (_column_sql) only
         num = e.num
         if num is None:
             keys.add((e.name, e.key))
@@ -1630,6 +1652,28 @@ def _probe_sql(c: Condition) -> tuple[str, list[object]]:
     return found, params
 
 
+def _column_sql(c: Condition) -> list[tuple[str, object]] | None:
+    """The filters (SQL, parameter) on an objects column for a condition on a row it holds
+    (_COLUMN_ROWS), None when nothing can match; same semantics as base.matches: every object
+    has one such row, the Unique Identifier's has no number (no bound holds), the Initial
+    Date's key is its number."""
+    if _COLUMN_ROWS[c.name] == "uid":
+        if c.low is not None or c.high is not None:
+            return None
+        return [] if c.key is None else [("uid = ?", c.key)]
+    filters: list[tuple[str, object]] = []
+    if c.key is not None:
+        number = _as_number(c.key)
+        if number is None:
+            return None
+        filters.append(("created = ?", number))
+    if c.low is not None:
+        filters.append(("created >= ?", c.low))
+    if c.high is not None:
+        filters.append(("created <= ?", c.high))
+    return filters
+
+
 def _row_prefix(c: Condition) -> str | None:
     """The text with which a stored row of ``c.name`` (and ``c.key``, if given) begins in
     objects.index_rows, when both are plain printable ASCII, else None. The rows are a JSON
@@ -1669,7 +1713,14 @@ def build_locate_sql(q: LocateQuery, sizes: Sequence[int] | None = None) -> tupl
     """
     where: list[str] = []
     params: list[object] = []
-    conditions = sorted(q.conditions, key=_selectivity)
+    columns: list[tuple[str, object]] = []  # (column filter, its parameter)
+    for c in q.conditions:
+        if c.name in _COLUMN_ROWS:
+            filters = _column_sql(c)
+            if filters is None:
+                return "", []
+            columns.extend(filters)
+    conditions = sorted((c for c in q.conditions if c.name not in _COLUMN_ROWS), key=_selectivity)
     # only rows in the lookup tables can drive; with none, the objects are scanned in SQL (by
     # the column indexes of the type / state / owner filters), each checked by _probe_sql
     indexed = [c for c in conditions if c.indexed]
@@ -1694,6 +1745,9 @@ def build_locate_sql(q: LocateQuery, sizes: Sequence[int] | None = None) -> tupl
         where.append(sub)
         params.extend(sub_params)
     col = "+" if drivers else ""
+    for sub, param in columns:
+        where.append(sub if sub.startswith("uid") else col + sub)  # (uid: the best index there is)
+        params.append(param)
     for column, values in (("object_type", q.object_types), ("state", q.states)):
         if values is None:
             continue
