@@ -748,7 +748,11 @@ class Server:
         if not owed:
             return
         assert self._durability is not None
-        errors = self._durability.sync_owed([(seq, gen) for seq, gen, _ in owed])
+        errors: Sequence[Exception | None]
+        try:
+            errors = self._durability.sync_owed([(seq, gen) for seq, gen, _ in owed])
+        except Exception as exc:  # (the contract says it never raises: nobody may hang on it)
+            errors = [exc] * len(owed)
         for (_, _, future), error in zip(owed, errors, strict=True):
             if future.done():
                 continue  # its task was cancelled (shutdown): nobody waits any more

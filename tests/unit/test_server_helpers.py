@@ -210,6 +210,12 @@ def test_the_loop_syncs_every_waiting_response_with_one_call() -> None:
         assert timer.cancelled() and srv._sync_timer is None and srv._owed == []  # type: ignore[attr-defined]
         srv._sync_owed()  # nothing waits: no call
         assert len(store.calls) == 1
+        # a store that breaks its contract fails the waiters instead of leaving them hanging
+        store.sync_owed = lambda owed: 1 / 0  # type: ignore[assignment,method-assign,misc]
+        stuck = loop.create_future()
+        srv._owed.append((9, 0, stuck))  # type: ignore[attr-defined]
+        srv._sync_owed()  # type: ignore[attr-defined]
+        assert isinstance(stuck.exception(), ZeroDivisionError)
 
     asyncio.run(main())
 
