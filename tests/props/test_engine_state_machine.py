@@ -277,7 +277,8 @@ class EngineStateMachine(RuleBasedStateMachine):
             # the answer released once the group fsync covering it is done
             with self.store.owed_durability() as owed:  # type: ignore[attr-defined]
                 raw = self.engine.handle(encode_message(msg), IDENTITY)
-            self.store.durable_future(owed.seq).result(timeout=30)  # type: ignore[attr-defined]
+            errors = self.store.sync_owed([(owed.seq, owed.gen)])  # type: ignore[attr-defined]
+            assert errors == [None], errors
         else:
             raw = self.engine.handle(encode_message(msg), IDENTITY)
         resp = decode_response(raw)
@@ -721,7 +722,7 @@ TestEngineStateMachine = EngineStateMachine.TestCase
 
 class SQLiteEngineStateMachine(EngineStateMachine):
     """The same machine on the SQLite store (index tables, Fresh row swap, group commit),
-    each request inside owed_durability() and answered once durable_future resolved."""
+    each request inside owed_durability() and answered once sync_owed made it durable."""
 
     on_sqlite = True
 
