@@ -19,7 +19,8 @@
   ``durable_future(seq)`` is the same through the ``keyshelf-fsync`` syncer thread, for
   callers that cannot block; the server stopped using it: the thread's wake-ups and GIL
   hand-offs cost ~90 us of CPU per Create at concurrency 8.
-- Commit delay (like PostgreSQL's commit_delay / commit_siblings): ``durable_future(seq,
+- Commit delay (like PostgreSQL's commit_delay / commit_siblings; the server's loop applies
+  the same rule before its ``sync_owed``, profiles.server.COMMIT_DELAY_S): ``durable_future(seq,
   writers=n)`` says that n clients of the caller are writing concurrently. With more than one,
   the syncer holds its next fsync until n futures wait (every such client's unit is in) or
   ``COMMIT_DELAY_S`` has passed. Each fdatasync costs ~100 us of CPU here whatever it covers;
