@@ -77,8 +77,9 @@ def test_a_read_of_a_unit_left_open_owes_it_even_if_the_syncer_commits_right_aft
 
 
 def test_a_cancelled_durable_future_does_not_stop_the_syncer(store: SQLiteStorage) -> None:
-    """The server awaits asyncio.wrap_future(durable_future(seq)); cancelling that task (the
-    shutdown timeout) cancels the concurrent future too. The syncer then set_result() on a
+    """A caller awaiting asyncio.wrap_future(durable_future(seq)) (as the server did before it
+    synced on its loop, store.sync_owed): cancelling that task (the shutdown timeout) cancels
+    the concurrent future too. The syncer then set_result() on a
     cancelled future (InvalidStateError): it died, and the other futures of its batch were
     never resolved (their connections waited forever)."""
     gate = Gate(store)
