@@ -1238,16 +1238,22 @@ class SQLiteStorage:
         elif seq > self._assigned:
             error = StoreError("commit failed; the write was not stored")
         else:
-            try:
-                self._wait_synced(seq, gen)
-            except StoreError as exc:
-                error = exc
-            except Exception:  # the fsync's OSError: _wait_synced marked the store broken
-                error = StoreError("fsync failed; the write may not be durable")
+            error = self._synced_or_error(seq, gen)
         failed = self._failed
         return [
             StoreError("commit failed; the write was not stored") if s in failed else error for s, _ in owed
         ]
+
+    def _synced_or_error(self, seq: int, gen: int) -> StoreError | None:
+        """_wait_synced(seq, gen), its failure as a value: the StoreError, or one for the
+        fsync's OSError (_wait_synced has marked the store broken)."""
+        try:
+            self._wait_synced(seq, gen)
+        except StoreError as exc:
+            return exc
+        except Exception:
+            return StoreError("fsync failed; the write may not be durable")
+        return None
 
     def durable_future(self, seq: int, *, writers: int = 1, gen: int = 0) -> concurrent.futures.Future[None]:
         """A future resolved once write unit ``seq`` is on disk (StoreError if it cannot be:
@@ -1306,14 +1312,7 @@ class SQLiteStorage:
                         # only waiters of a COMMIT still running (none expected): wait for it
                         cv.wait(0.01)
                         continue
-                error: StoreError | None = None
-                if target or gen:
-                    try:
-                        self._wait_synced(target, gen)
-                    except StoreError as exc:
-                        error = exc
-                    except Exception:  # the fsync's OSError: _wait_synced marked the store broken
-                        error = StoreError("fsync failed; the write may not be durable")
+                error = self._synced_or_error(target, gen) if target or gen else None
                 with cv:
                     synced, gen_done = self._synced, self._gen_done
                     done: list[tuple[int, int, concurrent.futures.Future[None]]] = []
