@@ -188,11 +188,15 @@ class DeferredDurability(Protocol):
     must have ended (the request read what another process wrote and has not synced yet);
     ``sync_owed([(seq, gen), ...])`` makes a batch of them durable with one group fsync on the
     calling thread, and gives for each None or the error it failed with (the store's
-    StoreError: the response must not be sent). It never raises."""
+    StoreError: the response must not be sent). It never raises. ``batch_owed()``: the
+    durable writes may stay in one open transaction until that sync commits them together
+    (only where no other process writes to the store)."""
 
     def owed_durability(self) -> AbstractContextManager[Owed]: ...
 
     def sync_owed(self, owed: Sequence[tuple[int, int]]) -> Sequence[Exception | None]: ...
+
+    def batch_owed(self, on: bool = True) -> None: ...
 
 
 # -- TLS ------------------------------------------------------------------------------------
@@ -577,6 +581,11 @@ class Server:
         # COMMIT_DELAY_S after the first (the timer).
         self._owed: list[tuple[int, int, asyncio.Future[None]]] = []
         self._sync_timer: asyncio.TimerHandle | None = None
+        if self._durability is not None and admission is None:
+            # The only server process on the store: its durable writes wait in one open
+            # transaction for _sync_owed (one COMMIT for the batch). A worker of several does
+            # not: the open transaction would hold the other workers' writes for a batch.
+            self._durability.batch_owed(True)
 
     @property
     def port(self) -> int:

@@ -143,6 +143,9 @@ class MemoryStorage:
     def owed_durability(self) -> AbstractContextManager[Owed]:
         return contextlib.nullcontext(Owed())  # nothing is ever owed: no disk
 
+    def batch_owed(self, on: bool = True) -> None:
+        pass  # every write is done when it returns
+
     def sync_owed(self, owed: Sequence[tuple[int, int]]) -> list[StoreError | None]:
         return [None] * len(owed)  # nothing is ever owed
 

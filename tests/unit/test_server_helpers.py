@@ -189,6 +189,11 @@ def test_the_loop_syncs_every_waiting_response_with_one_call() -> None:
         def owed_durability(self) -> object:
             raise AssertionError("not called")
 
+        batching = False
+
+        def batch_owed(self, on: bool = True) -> None:
+            self.batching = on
+
         def sync_owed(self, owed: Sequence[tuple[int, int]]) -> list[Exception | None]:
             self.calls.append(list(owed))
             return [StoreError("commit failed") if seq == 3 else None for seq, _ in owed]
@@ -196,6 +201,7 @@ def test_the_loop_syncs_every_waiting_response_with_one_call() -> None:
     store = Store()
     assert isinstance(store, DeferredDurability)
     srv: object = _sync_server(store)
+    assert store.batching  # the only process on the store (no admission): batches its writes
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

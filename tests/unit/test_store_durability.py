@@ -737,3 +737,49 @@ def test_failed_units_are_remembered_within_a_bound(
             assert n in store._failed  # the one that just failed is always known
         store._remember_failed(101, 103)
         assert {101, 102, 103} <= store._failed and len(store._failed) <= 8
+
+
+def test_batch_owed_leaves_durable_units_open_for_one_commit(store: SQLiteStorage, tmp_path: Path) -> None:
+    """batch_owed(): durable units of owed_durability() stay in one open transaction, read
+    through it by the next units (read-your-writes), invisible to other connections, until
+    sync_owed commits them with one COMMIT and one fsync; a unit that owes nothing commits at
+    once, with what was open; none is left open while another process writes."""
+    commits: list[str] = []
+    store._writer.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    other = SQLiteStorage(tmp_path / "k.db", store._protector)
+    try:
+        store.batch_owed(True)
+        owed = []
+        for uid in ("b1", "b2", "b3"):
+            with store.owed_durability() as scope:
+                store.insert(record(uid))
+                assert store.load("b1") is not None  # the open units are read through the writer
+            owed.append((scope.seq, scope.gen))
+        assert store._open_last == owed[-1][0] and not commits
+        assert other.load("b1") is None  # nothing is committed yet
+        assert store.sync_owed(owed) == [None, None, None]
+        assert commits == ["COMMIT"] and store._open_last == 0 and store._synced >= owed[-1][0]
+        assert {u for u in ("b1", "b2", "b3") if other.load(u) is not None} == {"b1", "b2", "b3"}
+
+        # a write that owes nothing (durable=False) commits at once, with the unit left open
+        commits.clear()
+        with store.owed_durability() as scope:
+            store.insert(record("b4"))
+        assert store._open_last == scope.seq
+        with store.owed_durability():
+            rec = store.load("b4")  # (as the loop reads: through the open transaction)
+            assert rec is not None
+            store.update(rec, durable=False)
+        assert commits == ["COMMIT"] and store._open_last == 0
+        assert store.sync_owed([(scope.seq, scope.gen)]) == [None]
+
+        # another process had to wait for the flock: every unit commits by itself again
+        store._write_lock.contended_at = time.monotonic()
+        commits.clear()
+        with store.owed_durability() as scope:
+            store.insert(record("b5"))
+        assert commits == ["COMMIT"] and store._open_last == 0
+        assert store.sync_owed([(scope.seq, scope.gen)]) == [None]
+    finally:
+        store._writer.set_trace_callback(None)
+        other.close()
