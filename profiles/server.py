@@ -25,10 +25,12 @@ Transport rules (kmip-digest §1.1 framing, §3.4 transport):
 - Where the engine runs: with a store that hands its durability waits over
   (DeferredDurability, the SQLite backend), every request runs on the event loop except a
   Locate with a Digest filter (it unwraps every candidate's material: thread pool); a
-  durable write commits on the loop and its response waits, as an awaited future, for the
-  group fsync that covers it. With another store, requests that may wait on the disk run in
-  a bounded thread pool (``workers``; 0 = on the loop) and only the reads
-  (INLINE_OPERATIONS) on the loop.
+  durable write commits on the loop and its response waits, as an awaited future, until the
+  loop syncs (Server._sync_owed: one fsync, on the loop, once every writing connection
+  waits or COMMIT_DELAY_S after the first). The only process on a store batches its durable
+  writes in one open transaction until then (store.batch_owed). With another store, requests
+  that may wait on the disk run in a bounded thread pool (``workers``; 0 = on the loop) and
+  only the reads (INLINE_OPERATIONS) on the loop.
 - A framing error (bad header, oversized) gets the engine's Invalid Message response and the
   connection is closed, because later messages can no longer be separated (SPEC-2.1 §10.1
   "Codec Error"). A well-framed but undecodable message gets Invalid Message and the
@@ -62,6 +64,7 @@ from agent.spec import ItemType, Operation, Tag
 from agent.ttlv import DecodeError
 from profiles.config import ConfigError, ServerConfig, TlsConfig
 from profiles.logsetup import info_fields
+from profiles.store.base import COMMIT_DELAY_S
 
 log = logging.getLogger("keyshelf.server")
 
@@ -570,7 +573,7 @@ class Server:
         # With a store that hands durability waits over (DeferredDurability), every request
         # but a Digest Locate runs on the event loop: the engine's CPU work stays on one
         # thread (no hand-off to a pool thread and back, no contention for the GIL), and a
-        # durable write's wait for the group fsync is awaited here, not slept on in a thread.
+        # durable write's response awaits the loop's own group fsync (_sync_owed).
         store = getattr(handler, "store", None)
         self._durability = store if isinstance(store, DeferredDurability) else None
         # Connections whose last durable write is at most WRITERS_WINDOW_S old, oldest first:
@@ -1011,11 +1014,6 @@ GC_THRESHOLDS = (20_000, 50, 100)
 # well within it; its later silence makes the commit delay wait in vain at most once per
 # fsync, for at most COMMIT_DELAY_S.
 WRITERS_WINDOW_S = 0.05
-# Commit delay (PostgreSQL's commit_delay / commit_siblings): with several connections
-# writing, the first response to wait for the disk waits at most this long for the others'
-# before the loop syncs. Each fdatasync costs ~150 us of CPU here whatever it covers; with 4
-# writing clients per process an fsync covers ~3.8 writes with the delay, ~1.2 without.
-COMMIT_DELAY_S = 0.002
 
 
 def tune_gc() -> None:

@@ -115,6 +115,7 @@ from typing import Any
 
 from profiles.keyprotect import KeyProtector, WrongKek
 from profiles.store.base import (
+    COMMIT_DELAY_S,
     Condition,
     DuplicateObject,
     IndexEntry,
@@ -131,7 +132,6 @@ URL_PREFIX = "sqlite:///"
 BUSY_TIMEOUT_S = 30.0
 CHECKPOINT_UNITS = 64  # committed write units between two background checkpoint passes
 WAL_RESTART_FRAMES = 4096  # WAL length (pages) from which a pass also lets the WAL restart
-COMMIT_DELAY_S = 0.002  # longest wait of the syncer for the units of concurrent writers
 FAILED_KEPT = 65_536  # failed unit numbers remembered (_remember_failed)
 _SHARED_SIZE = 24  # bytes of "<db>-writer" mapped by every process (_WriterLock._counter)
 _U64 = struct.Struct("<Q")
